@@ -1,0 +1,88 @@
+// Every option wscoro takes, with its default at the declaration.
+//
+// The option structs declare a default constructor, so they are not
+// aggregates: GCC 12 miscompiles aggregate temporaries that hold strings
+// when they are built inside a co_await expression (a double free), and
+// `co_await conn.ws_upgrade("/", {}, {})` must be safe. Set fields by name:
+//
+//   wscoro::websocket_options options;
+//   options.protocols = {"chat"};
+//   options.silence_pings = true;
+//   auto result = co_await conn.ws_upgrade("/chat", {}, options);
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asio::ssl {
+class context;
+}
+
+namespace wscoro {
+
+enum class http_version { http_1_0, http_1_1 };
+
+/// Options of connection::open: how to reach the server and speak HTTP to it.
+struct connection_options {
+  connection_options() = default;
+
+  /// HTTP/1.0 connections cannot be upgraded to Websocket (ws_upgrade fails
+  /// with error::upgrade_needs_http_1_1).
+  http_version version = http_version::http_1_1;
+
+  /// DNS resolution and TCP connect together; error::connect_timeout.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  /// The TLS handshake; error::tls_handshake_timeout.
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
+  /// From sending a request to the end of its response; error::request_timeout.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
+
+  /// Largest response head (status line and headers) accepted; error::header_too_large.
+  std::size_t max_header_size = 64 * 1024;
+  /// Largest response body accepted; error::body_too_large.
+  std::size_t max_body_size = 64 * 1024 * 1024;
+
+  /// TLS (wss:// and https://). By default wscoro makes a context per
+  /// connection that trusts the system's CA store, verifies the peer's
+  /// certificate and host name, sends SNI and offers ALPN "http/1.1".
+  /// A context given here is used as it is for trust and verify mode;
+  /// wscoro still checks the host name unless told not to.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  /// A PEM file of extra CAs to trust besides the system store.
+  std::string tls_ca_file;
+  /// Turns off certificate and host name verification. Anyone on the path
+  /// can then read and change the traffic: for tests only.
+  bool insecure_skip_tls_verification = false;
+};
+
+/// Options of connection::ws_upgrade and of the websocket it gives.
+struct websocket_options {
+  websocket_options() = default;
+
+  /// Subprotocols offered in Sec-WebSocket-Protocol, in order of preference
+  /// (a sec-websocket-protocol header passed to ws_upgrade adds to these).
+  std::vector<std::string> protocols;
+  /// From sending the upgrade request to its complete response; error::handshake_timeout.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(30)};
+  /// How long the close handshake may take once a close frame is sent;
+  /// then the connection is closed (error::closing_timeout when our close got no answer).
+  std::chrono::milliseconds closing_timeout{std::chrono::seconds(15)};
+  /// Largest message accepted, after reassembly of its fragments. A larger
+  /// one closes the session with 1009 (error::message_too_big) before any
+  /// memory beyond the limit is allocated.
+  std::size_t max_message_size = 64 * 1024 * 1024;
+  /// Pings are always answered with a pong. When true, neither pings nor
+  /// pongs are delivered by receive().
+  bool silence_pings = false;
+  /// How many received frames may wait for receive() before the session
+  /// stops reading from the socket (TCP flow control then slows the server).
+  std::size_t receive_queue_frames = 1024;
+  /// How many bytes of encoded frames may wait to be written before send()
+  /// waits for the socket to drain.
+  std::size_t send_queue_bytes = 4 * 1024 * 1024;
+};
+
+}  // namespace wscoro

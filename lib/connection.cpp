@@ -1,0 +1,196 @@
+#include "wscoro/connection.hpp"
+
+#include "wscoro/error.hpp"
+#include "http/request_writer.hpp"
+#include "http/response_parser.hpp"
+#include "http/url.hpp"
+#include "net/deadline.hpp"
+#include "net/transport.hpp"
+#include "session.hpp"
+#include "ws/handshake.hpp"
+
+namespace wscoro {
+namespace detail {
+
+struct connection_state : std::enable_shared_from_this<connection_state> {
+  connection_state(asio::any_io_executor ex, http::url u, connection_options o)
+      : executor(std::move(ex)),
+        url(std::move(u)),
+        options(std::move(o)),
+        parser(options.max_header_size, options.max_body_size) {}
+
+  asio::awaitable<std::error_code> exchange(const request& req, bool head_request, std::chrono::milliseconds timeout,
+                                            error timeout_error);
+  std::error_code usable() const;
+  void close() noexcept {
+    if (transport) transport->close();
+  }
+
+  asio::any_io_executor executor;
+  http::url url;
+  connection_options options;
+  std::unique_ptr<net::transport> transport;
+  http::response_parser parser;
+  std::string received;  // bytes read past the last parsed response
+  bool upgraded = false;
+};
+
+std::error_code connection_state::usable() const {
+  if (upgraded) return error::connection_upgraded;
+  if (!transport || !transport->is_open()) return error::connection_not_open;
+  return {};
+}
+
+// Writes a request and reads its response into `parser`; a 101 stops after
+// its head, leaving what follows in `received`.
+asio::awaitable<std::error_code> connection_state::exchange(const request& req, bool head_request,
+                                                            std::chrono::milliseconds timeout, error timeout_error) {
+  std::string out;
+  if (auto ec = http::write_request(req, url.host_header, options.version, out)) co_return ec;
+  auto self = shared_from_this();
+  net::deadline limit(executor, timeout, [self] { self->close(); });
+  std::error_code ec;
+  co_await transport->write(asio::buffer(out), ec);
+  parser.start(head_request);
+  std::string chunk;
+  while (!ec) {
+    if (!received.empty()) {
+      const auto r = parser.feed(received);
+      received.erase(0, r.consumed);
+      if (r.error) {
+        ec = r.error;
+        break;
+      }
+      if (parser.done()) break;
+    }
+    chunk.resize(16 * 1024);
+    const std::size_t n = co_await transport->read_some(asio::buffer(chunk), ec);
+    if (ec == asio::error::eof) {
+      ec = parser.finish();
+      break;
+    }
+    received.append(chunk, 0, n);
+  }
+  if (limit.expired()) ec = timeout_error;
+  if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
+  co_return ec;
+}
+
+}  // namespace detail
+
+connection::connection(std::shared_ptr<detail::connection_state> state) noexcept : state_(std::move(state)) {}
+connection::connection(connection&&) noexcept = default;
+connection& connection::operator=(connection&&) noexcept = default;
+connection::~connection() {
+  if (state_ && !state_->upgraded) state_->close();
+}
+
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url,
+                                             connection_options options, std::error_code& ec) {
+  http::url parsed;
+  if ((ec = http::parse_url(url, parsed))) co_return connection(nullptr);
+  auto state = std::make_shared<detail::connection_state>(ex, std::move(parsed), std::move(options));
+  state->transport = co_await net::connect(ex, state->url, state->options, ec);
+  co_return connection(std::move(state));
+}
+
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url,
+                                             connection_options options) {
+  std::error_code ec;
+  auto c = co_await open(std::move(ex), url, std::move(options), ec);
+  if (ec) throw std::system_error(ec);
+  co_return c;
+}
+
+// Not a coroutine: the default options are built here, outside any
+// co_await expression of the caller (see options.hpp).
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url) {
+  return open(std::move(ex), url, connection_options());
+}
+
+asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, fields extra) {
+  return ws_upgrade(std::move(target), std::move(extra), websocket_options());
+}
+
+asio::any_io_executor connection::get_executor() const { return state_->executor; }
+
+const std::string& connection::target() const noexcept {
+  static const std::string root = "/";
+  return state_ ? state_->url.target : root;
+}
+
+bool connection::is_open() const noexcept { return state_ && !state_->usable(); }
+
+void connection::close() noexcept {
+  if (state_ && !state_->upgraded) state_->close();
+}
+
+asio::awaitable<response> connection::request(wscoro::request req, std::error_code& ec) {
+  ec = state_ ? state_->usable() : std::error_code(error::connection_not_open);
+  if (ec) co_return response{};
+  auto state = state_;
+  ec = co_await state->exchange(req, req.method == "HEAD", state->options.request_timeout, error::request_timeout);
+  if (ec) co_return response{};
+  co_return std::move(state->parser.get());
+}
+
+asio::awaitable<response> connection::request(wscoro::request req) {
+  std::error_code ec;
+  auto r = co_await request(std::move(req), ec);
+  if (ec) throw std::system_error(ec);
+  co_return r;
+}
+
+namespace {
+
+bool is_reserved_upgrade_header(std::string_view name) {
+  return iequals(name, "upgrade") || iequals(name, "connection") || iequals(name, "sec-websocket-key") ||
+         iequals(name, "sec-websocket-version");
+}
+
+}  // namespace
+
+asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, fields extra,
+                                                       websocket_options options) {
+  if (!state_) co_return failed{error::connection_not_open};
+  auto state = state_;
+  if (state->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
+  if (auto ec = state->usable()) co_return failed{ec};
+  for (const header& h : extra)
+    if (is_reserved_upgrade_header(h.name)) co_return failed{error::reserved_upgrade_header};
+
+  ws::handshake_offer offer{ws::make_key(), options.protocols};
+  for (auto& p : ws::offered_protocols(extra)) offer.protocols.push_back(std::move(p));
+
+  wscoro::request req{"GET", std::move(target), {}, {}};
+  req.headers.add("Upgrade", "websocket");
+  req.headers.add("Connection", "Upgrade");
+  req.headers.add("Sec-WebSocket-Key", offer.key);
+  req.headers.add("Sec-WebSocket-Version", "13");
+  if (!options.protocols.empty()) {
+    std::string list;
+    for (const auto& p : options.protocols) list += (list.empty() ? "" : ", ") + p;
+    req.headers.add("Sec-WebSocket-Protocol", std::move(list));
+  }
+  for (const header& h : extra) req.headers.add(h.name, h.value);
+
+  std::error_code ec = co_await state->exchange(req, false, options.handshake_timeout, error::handshake_timeout);
+  if (ec == error::connection_closed || ec == asio::error::eof) ec = error::closed_during_handshake;
+  if (ec) co_return failed{ec};
+
+  response& head = state->parser.get();
+  if (!state->parser.switching_protocols()) co_return refused{std::move(head)};
+
+  std::string protocol;
+  if ((ec = ws::check_upgrade_response(head, offer, protocol))) {
+    state->close();
+    co_return failed{ec};
+  }
+  state->upgraded = true;
+  auto s = std::make_shared<detail::session>(std::move(state->transport), std::move(state->received),
+                                             std::move(options), protocol);
+  s->start();
+  co_return upgraded{websocket(std::move(s)), std::move(protocol), std::move(head.headers)};
+}
+
+}  // namespace wscoro

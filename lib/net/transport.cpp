@@ -1,0 +1,169 @@
+#include "net/transport.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <asio/connect.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "wscoro/error.hpp"
+#include "net/deadline.hpp"
+
+namespace wscoro::net {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+transport::transport(tcp_socket socket) : stream_(std::in_place_type<tcp_socket>, std::move(socket)) {}
+
+transport::transport(tcp_socket socket, std::shared_ptr<asio::ssl::context> context)
+    : context_(std::move(context)), stream_(std::in_place_type<tls_stream>, std::move(socket), *context_) {}
+
+asio::any_io_executor transport::get_executor() { return lowest_layer().get_executor(); }
+
+transport::tcp_socket& transport::lowest_layer() noexcept {
+  if (auto* s = std::get_if<tls_stream>(&stream_)) return s->next_layer();
+  return std::get<tcp_socket>(stream_);
+}
+
+const transport::tcp_socket& transport::lowest_layer() const noexcept {
+  if (const auto* s = std::get_if<tls_stream>(&stream_)) return s->next_layer();
+  return std::get<tcp_socket>(stream_);
+}
+
+asio::awaitable<std::size_t> transport::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
+  const std::size_t n = co_await std::visit(
+      [&](auto& s) { return s.async_read_some(buffer, redirect_error(use_awaitable, ec)); }, stream_);
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  co_return n;
+}
+
+asio::awaitable<void> transport::write(asio::const_buffer buffer, std::error_code& ec) {
+  co_await std::visit([&](auto& s) { return asio::async_write(s, buffer, redirect_error(use_awaitable, ec)); },
+                      stream_);
+}
+
+void transport::close() noexcept {
+  std::error_code ignored;
+  auto& socket = lowest_layer();
+  if (!socket.is_open()) return;
+  socket.shutdown(tcp_socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+bool transport::is_open() const noexcept { return lowest_layer().is_open(); }
+
+namespace {
+
+// Turns OpenSSL's verification verdict into an error that names it.
+std::error_code verification_error(SSL* ssl) {
+  switch (SSL_get_verify_result(ssl)) {
+    case X509_V_OK:
+      return {};
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return error::tls_hostname_mismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return error::tls_certificate_expired;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return error::tls_untrusted_certificate;
+    default:
+      return error::tls_certificate_invalid;
+  }
+}
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const connection_options& options, std::error_code& ec) {
+  if (options.tls_context) return options.tls_context;
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1);
+  context->set_default_verify_paths(ec);
+  if (ec) return nullptr;
+  if (!options.tls_ca_file.empty()) {
+    context->load_verify_file(options.tls_ca_file, ec);
+    if (ec) {
+      ec = error::tls_ca_file_unreadable;
+      return nullptr;
+    }
+  }
+  context->set_verify_mode(options.insecure_skip_tls_verification ? asio::ssl::verify_none
+                                                                    : asio::ssl::verify_peer);
+  return context;
+}
+
+// SNI, host name verification and ALPN on one TLS stream.
+std::error_code configure_tls(transport::tls_stream& stream, const http::url& url,
+                              const connection_options& options) {
+  SSL* ssl = stream.native_handle();
+  std::error_code not_an_address;
+  asio::ip::make_address(url.host, not_an_address);
+  const bool host_is_address = !not_an_address;
+  // SNI carries host names only (RFC 6066 section 3).
+  if (!host_is_address && SSL_set_tlsext_host_name(ssl, url.host.c_str()) != 1) return error::invalid_url;
+  if (options.insecure_skip_tls_verification) {
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  } else {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int ok = host_is_address ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
+                                   : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+    if (ok != 1) return error::invalid_url;
+  }
+  static constexpr unsigned char alpn[] = "\x08http/1.1";
+  SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
+  return {};
+}
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
+                                                    const connection_options& options,
+                                                    std::error_code& ec) {
+  ec = {};
+  asio::ip::tcp::resolver resolver(ex);
+  transport::tcp_socket socket(ex);
+  {
+    deadline timeout(ex, options.connect_timeout, [&resolver, &socket] {
+      resolver.cancel();
+      std::error_code ignored;
+      socket.close(ignored);
+    });
+    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                           redirect_error(use_awaitable, ec));
+    if (!ec) co_await asio::async_connect(socket, endpoints, redirect_error(use_awaitable, ec));
+    if (timeout.expired()) ec = error::connect_timeout;
+    if (ec) co_return nullptr;
+  }
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (ec) co_return nullptr;
+
+  if (!url.tls) co_return std::make_unique<transport>(std::move(socket));
+
+  auto context = make_tls_context(options, ec);
+  if (ec) co_return nullptr;
+  auto result = std::make_unique<transport>(std::move(socket), std::move(context));
+  auto& stream = *result->tls();
+  if ((ec = configure_tls(stream, url, options))) co_return nullptr;
+  {
+    transport* t = result.get();
+    deadline timeout(ex, options.tls_handshake_timeout, [t] { t->close(); });
+    co_await stream.async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
+    if (timeout.expired()) ec = error::tls_handshake_timeout;
+  }
+  if (ec && ec != error::tls_handshake_timeout) {
+    if (auto verdict = verification_error(stream.native_handle())) ec = verdict;
+  }
+  if (ec) co_return nullptr;
+  co_return result;
+}
+
+}  // namespace wscoro::net

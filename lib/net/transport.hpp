@@ -1,0 +1,55 @@
+// The byte stream under a connection: plain TCP or TLS over TCP.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <memory>
+#include <system_error>
+#include <variant>
+
+#include "wscoro/options.hpp"
+#include "http/url.hpp"
+
+namespace wscoro::net {
+
+class transport {
+ public:
+  using tcp_socket = asio::ip::tcp::socket;
+  using tls_stream = asio::ssl::stream<tcp_socket>;
+
+  explicit transport(tcp_socket socket);
+  transport(tcp_socket socket, std::shared_ptr<asio::ssl::context> context);
+
+  asio::any_io_executor get_executor();
+
+  /// Reads what is available (at least one byte). End of stream, also a TLS
+  /// stream cut without close_notify after the peer's last byte, is asio::error::eof.
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
+  /// Writes all of `buffer`.
+  asio::awaitable<void> write(asio::const_buffer buffer, std::error_code& ec);
+
+  /// Closes at once; pending operations complete with operation_aborted.
+  void close() noexcept;
+  bool is_open() const noexcept;
+
+  tls_stream* tls() noexcept { return std::get_if<tls_stream>(&stream_); }
+
+ private:
+  tcp_socket& lowest_layer() noexcept;
+  const tcp_socket& lowest_layer() const noexcept;
+
+  std::shared_ptr<asio::ssl::context> context_;  // outlives the TLS stream using it
+  std::variant<tcp_socket, tls_stream> stream_;
+};
+
+/// Resolves the URL's host, connects (connect_timeout) and, for a TLS
+/// URL, completes the handshake with verification (tls_handshake_timeout).
+asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
+                                                    const connection_options& options,
+                                                    std::error_code& ec);
+
+}  // namespace wscoro::net

@@ -1,0 +1,66 @@
+// Turns received bytes into whole messages and control frames, enforcing
+// every RFC 6455 rule a receiver must check. No I/O: bytes in, events out.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "wscoro/frame.hpp"
+#include "ws/frame_header.hpp"
+#include "ws/utf8.hpp"
+
+namespace wscoro::ws {
+
+/// Which end of the connection this decoder serves: a client receives
+/// unmasked frames from a server, a server masked frames from a client.
+enum class role { client, server };
+
+class decoder {
+ public:
+  struct result {
+    std::size_t consumed = 0;     ///< Bytes of the input used; the rest must be fed again.
+    std::optional<frame> event;   ///< A complete message or control frame.
+    std::error_code error;        ///< A protocol violation; the decoder then stops.
+  };
+
+  decoder(role r, std::size_t max_message_size) noexcept
+      : role_(r), max_message_size_(max_message_size) {}
+
+  /// Consumes bytes until one event is complete, an error is found, or the
+  /// input runs out. A partial header is left unconsumed. After an error,
+  /// or after a close frame, nothing more is decoded.
+  result decode(std::string_view in);
+
+  /// True once a close frame or an error was decoded.
+  bool finished() const noexcept { return finished_; }
+
+ private:
+  std::error_code check_header() const noexcept;
+  void begin_frame();
+  std::error_code take_payload(std::string_view bytes);
+  result finish_frame(std::size_t consumed);
+
+  role role_;
+  std::size_t max_message_size_;
+  bool finished_ = false;
+
+  bool in_frame_ = false;
+  frame_header header_;
+  std::uint64_t remaining_ = 0;
+  std::size_t mask_offset_ = 0;
+
+  bool in_message_ = false;
+  bool message_is_text_ = false;
+  std::string message_;
+  utf8_validator utf8_;
+  std::string control_;
+};
+
+/// The close code RFC 6455 asks for when failing a connection with `ec`
+/// (1002 protocol error, 1007 invalid data, 1009 too big).
+std::uint16_t close_code_for(std::error_code ec) noexcept;
+
+}  // namespace wscoro::ws

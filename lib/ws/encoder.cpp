@@ -1,0 +1,79 @@
+#include "ws/encoder.hpp"
+
+#include "wscoro/error.hpp"
+#include "ws/close_code.hpp"
+#include "ws/utf8.hpp"
+
+namespace wscoro::ws {
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+
+}  // namespace
+
+std::error_code encoder::validate(const frame& f) noexcept {
+  return std::visit(
+      overloaded{
+          [](const text& t) -> std::error_code {
+            return is_valid_utf8(t.data) ? std::error_code{} : error::invalid_utf8_to_send;
+          },
+          [](const binary&) -> std::error_code { return {}; },
+          [](const ping& p) -> std::error_code {
+            return p.data.size() <= 125 ? std::error_code{} : error::invalid_frame_to_send;
+          },
+          [](const pong& p) -> std::error_code {
+            return p.data.size() <= 125 ? std::error_code{} : error::invalid_frame_to_send;
+          },
+          [](const close_frame& c) -> std::error_code {
+            if (c.code == close_code::no_status)
+              return c.reason.empty() ? std::error_code{} : error::invalid_frame_to_send;
+            if (!is_valid_wire_close_code(c.code) || c.reason.size() > max_close_reason_size)
+              return error::invalid_frame_to_send;
+            return is_valid_utf8(c.reason) ? std::error_code{} : error::invalid_utf8_to_send;
+          },
+      },
+      f);
+}
+
+void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::string& out) {
+  frame_header h;
+  h.fin = fin;
+  h.raw_opcode = static_cast<std::uint8_t>(op);
+  h.length = payload.size();
+  h.masked = role_ == role::client;
+  if (h.masked) h.key = keys_.next();
+  const std::size_t start = out.size();
+  out.resize(start + max_header_size + payload.size());
+  const std::size_t header_size = encode_header(h, out.data() + start);
+  char* body = out.data() + start + header_size;
+  payload.copy(body, payload.size());
+  if (h.masked) apply_mask(body, payload.size(), h.key);
+  out.resize(start + header_size + payload.size());
+}
+
+void encoder::encode(const frame& f, std::string& out) {
+  std::visit(overloaded{
+                 [&](const text& t) { encode_frame(opcode::text, true, t.data, out); },
+                 [&](const binary& b) { encode_frame(opcode::binary, true, b.data, out); },
+                 [&](const ping& p) { encode_frame(opcode::ping, true, p.data, out); },
+                 [&](const pong& p) { encode_frame(opcode::pong, true, p.data, out); },
+                 [&](const close_frame& c) {
+                   if (c.code == close_code::no_status) {
+                     encode_frame(opcode::close, true, {}, out);
+                     return;
+                   }
+                   std::string payload;
+                   payload.reserve(2 + c.reason.size());
+                   payload.push_back(static_cast<char>(c.code >> 8));
+                   payload.push_back(static_cast<char>(c.code & 0xFF));
+                   payload.append(c.reason);
+                   encode_frame(opcode::close, true, payload, out);
+                 },
+             },
+             f);
+}
+
+}  // namespace wscoro::ws

@@ -1,0 +1,72 @@
+// Lines from stdin go out as text frames; every frame received is printed;
+// EOF on stdin closes the session deliberately.
+//
+//   wscat ws://host:port/target
+#include <wscoro/wscoro.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/read_until.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "print_frame.hpp"
+#include "run_main.hpp"
+
+// Sends each line of stdin, then closes. A regular file cannot be watched
+// by epoll, so it is read directly.
+asio::awaitable<void> send_lines(asio::any_io_executor ex, wscoro::websocket& ws) {
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+    std::string line;
+    while (std::getline(std::cin, line) && ws.is_open()) co_await ws.send(wscoro::text{line});
+  } else {
+    asio::posix::stream_descriptor in(ex, ::dup(STDIN_FILENO));
+    std::string pending;
+    for (;;) {
+      std::error_code ec;
+      const std::size_t n =
+          co_await asio::async_read_until(in, asio::dynamic_buffer(pending), '\n', asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      std::string line = pending.substr(0, n - 1);
+      pending.erase(0, n);
+      if (!ws.is_open()) co_return;
+      co_await ws.send(wscoro::text{std::move(line)});
+    }
+    if (!pending.empty() && ws.is_open()) co_await ws.send(wscoro::text{pending});
+  }
+  std::error_code ignored;
+  co_await ws.close(wscoro::close_code::normal, {}, ignored);
+}
+
+asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
+  auto conn = co_await wscoro::connection::open(ex, url);
+  auto result = co_await conn.ws_upgrade(conn.target());
+  if (auto* r = std::get_if<wscoro::refused>(&result)) {
+    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n" << r->response.body;
+    co_return 2;
+  }
+  if (auto* f = std::get_if<wscoro::failed>(&result)) {
+    std::cerr << "upgrade failed: " << f->error.message() << "\n";
+    co_return 2;
+  }
+  auto& ws = std::get<wscoro::upgraded>(result).socket;
+  asio::co_spawn(ex, send_lines(ex, ws), [](std::exception_ptr) {});
+  while (auto f = co_await ws.receive()) std::cout << samples::describe(*f) << std::endl;
+  if (ws.error()) std::cerr << "session ended: " << ws.error().message() << "\n";
+  co_return ws.error() ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: wscat URL\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  // The stdin reader may still be waiting when the session ends: leave without it.
+  std::_Exit(samples::run_main([&](asio::any_io_executor ex) { return cat(ex, url); }));
+}

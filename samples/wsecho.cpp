@@ -1,0 +1,47 @@
+// An echo client: sends every text or binary message back unchanged, and
+// exits 0 once the server has closed the session cleanly.
+//
+//   wsecho ws://host:port/target
+#include <wscoro/wscoro.hpp>
+
+#include <iostream>
+
+#include "run_main.hpp"
+
+asio::awaitable<int> echo(asio::any_io_executor ex, std::string url) {
+  auto conn = co_await wscoro::connection::open(ex, url);
+  auto result = co_await conn.ws_upgrade(conn.target());
+  if (auto* r = std::get_if<wscoro::refused>(&result)) {
+    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n";
+    co_return 2;
+  }
+  if (auto* f = std::get_if<wscoro::failed>(&result)) {
+    std::cerr << "upgrade failed: " << f->error.message() << "\n";
+    co_return 2;
+  }
+  auto& ws = std::get<wscoro::upgraded>(result).socket;
+  while (auto f = co_await ws.receive()) {
+    if (std::holds_alternative<wscoro::text>(*f) || std::holds_alternative<wscoro::binary>(*f)) {
+      std::error_code ec;
+      co_await ws.send(std::move(*f), ec);
+      if (ec && ec != wscoro::error::session_ended) {
+        std::cerr << "send failed: " << ec.message() << "\n";
+        co_return 1;
+      }
+    }
+  }
+  if (ws.error()) {
+    std::cerr << "session ended: " << ws.error().message() << "\n";
+    co_return 1;
+  }
+  co_return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: wsecho URL\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  return samples::run_main([&](asio::any_io_executor ex) { return echo(ex, url); });
+}
