@@ -1,0 +1,62 @@
+// An in-process TCP server on 127.0.0.1 whose every byte the test scripts:
+// the misbehaving peers of the session tests. It speaks the server role
+// with wscoro's own sans-I/O core where a test wants well-formed frames.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wscoro/frame.hpp"
+#include "ws/decoder.hpp"
+#include "ws/encoder.hpp"
+
+namespace wscoro::test {
+
+class scripted_server {
+ public:
+  explicit scripted_server(const asio::any_io_executor& ex);
+  unsigned short port() const;
+  /// scheme://127.0.0.1:port + path
+  std::string url(std::string_view path = "/", std::string_view scheme = "ws") const;
+  asio::awaitable<asio::ip::tcp::socket> accept();
+
+ private:
+  asio::ip::tcp::acceptor acceptor_;
+};
+
+/// Reads up to and including the blank line ending a request head.
+asio::awaitable<std::string> read_request_head(asio::ip::tcp::socket& s);
+
+/// The value of header `name` in a raw head, or empty.
+std::string header_value(std::string_view head, std::string_view name);
+
+/// A complete 101 answer to `request_head`, with `extra` header lines
+/// ("Name: value\r\n" each) before the blank line.
+std::string switching_protocols(std::string_view request_head, std::string_view extra = {});
+
+asio::awaitable<void> write_all(asio::ip::tcp::socket& s, std::string_view bytes);
+
+/// Accepts one connection and answers its upgrade request with a valid 101.
+asio::awaitable<asio::ip::tcp::socket> accept_upgrade(scripted_server& server, std::string_view extra = {});
+
+/// Frames the client sent, decoded in the server role; empty at EOF or on a
+/// protocol violation by the client.
+class client_frames {
+ public:
+  client_frames() : decoder_(ws::role::server, 64 * 1024 * 1024) {}
+  asio::awaitable<std::optional<frame>> next(asio::ip::tcp::socket& s);
+  std::error_code error() const { return error_; }
+
+ private:
+  ws::decoder decoder_;
+  std::string buffer_;
+  std::error_code error_;
+};
+
+/// Unmasked frame bytes as a server sends them.
+std::string server_frame(const frame& f);
+
+}  // namespace wscoro::test
