@@ -257,6 +257,52 @@ std::string child_process::read_line(std::chrono::milliseconds timeout) {
 
 int child_process::pid() const { return pid_; }
 
+void child_process::write_stdin(const std::string& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(stdin_fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "write to " + describe());
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void child_process::close_stdin() { close_fd(stdin_fd_); }
+
+int child_process::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return 128 + WTERMSIG(status);
+    }
+    if (r < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid " + describe());
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw std::runtime_error(describe() + " still running after " + std::to_string(timeout.count()) + " ms");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string child_process::read_all(std::chrono::milliseconds timeout) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  try {
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      out += read_line(std::max(left, std::chrono::milliseconds(0)));
+      out += '\n';
+    }
+  } catch (const std::runtime_error&) {
+    if (!eof_) throw;
+  }
+  out += buffer_;
+  buffer_.clear();
+  return out;
+}
+
 std::string child_process::describe() const {
   std::string name = argv_.empty() ? std::string("?") : argv_[0];
   // For interpreters, the script says more than the interpreter does.

@@ -40,6 +40,17 @@ class child_process {
 
   int pid() const;
 
+  // Writes to the child's stdin (all of it, blocking).
+  void write_stdin(const std::string& bytes);
+  // Closes the child's stdin: it sees EOF.
+  void close_stdin();
+  // Waits at most `timeout` for the child to exit; returns its exit status
+  // (128 + signal number when a signal killed it). Throws std::runtime_error
+  // on timeout. Afterwards the destructor has nothing left to stop.
+  int wait_exit(std::chrono::milliseconds timeout);
+  // Everything the child writes to stdout until EOF, waiting at most `timeout`.
+  std::string read_all(std::chrono::milliseconds timeout);
+
  private:
   std::string describe() const;  // "'argv0' (pid N)" for error messages
 

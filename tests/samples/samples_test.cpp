@@ -1,0 +1,132 @@
+// The sample programs, run as processes against a scripted server that
+// runs on its own thread and checks every byte they send.
+#include <doctest/doctest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <functional>
+#include <thread>
+
+#include "child_process.hpp"
+#include "scripted_peer.hpp"
+
+using namespace wscoro;
+using namespace wscoro::test;
+using asio::awaitable;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A scripted server on its own io_context and thread; `script` runs once
+// per accepted connection until it returns.
+class server_thread {
+ public:
+  // The script is kept here: a lambda coroutine reads its captures through
+  // the lambda object, which must outlive the coroutine.
+  explicit server_thread(std::function<awaitable<void>(scripted_server&)> script)
+      : server_(io_.get_executor()), script_(std::move(script)) {
+    asio::co_spawn(io_, script_(server_), [this](std::exception_ptr e) { failure_ = e; });
+    thread_ = std::thread([this] { io_.run_for(20s); });
+  }
+  ~server_thread() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string url(std::string_view path = "/") const { return server_.url(path); }
+  /// Waits for the script to finish and rethrows what escaped it.
+  void join() {
+    thread_.join();
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  asio::io_context io_;
+  scripted_server server_;
+  std::function<awaitable<void>(scripted_server&)> script_;
+  std::exception_ptr failure_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("sample wsecho: echoes text and binary unchanged, exits 0 after the server closes") {
+  std::vector<frame> echoed;
+  std::optional<frame> close_reply;
+  server_thread server([&](scripted_server& s) -> awaitable<void> {
+    auto sock = co_await accept_upgrade(s);
+    const std::vector<frame> sent{text("one"), binary(std::string("\x00\x01two", 5)), text(""),
+                                  binary(std::string(70000, '\x7f')), text("κόσμε")};
+    std::string bytes = server_frame(ping("not echoed"));
+    for (const frame& f : sent) bytes += server_frame(f);
+    co_await write_all(sock, bytes);
+    client_frames from_client;
+    while (echoed.size() < sent.size() + 1) {
+      auto f = co_await from_client.next(sock);
+      if (!f) break;
+      echoed.push_back(*f);
+    }
+    co_await write_all(sock, server_frame(close_frame(1000, "done")));
+    close_reply = co_await from_client.next(sock);
+    sock.close();
+  });
+  child_process wsecho({WSCORO_SAMPLE_WSECHO, server.url("/echo")});
+  CHECK(wsecho.wait_exit(15s) == 0);
+  server.join();
+  const std::vector<frame> expected{pong("not echoed"), text("one"), binary(std::string("\x00\x01two", 5)), text(""),
+                                    binary(std::string(70000, '\x7f')), text("κόσμε")};
+  CHECK(echoed == expected);
+  REQUIRE(close_reply);
+  CHECK(std::get<close_frame>(*close_reply).code == 1000);
+}
+
+TEST_CASE("sample wsecho: a refused upgrade and a protocol error exit non-zero") {
+  server_thread refusing([](scripted_server& s) -> awaitable<void> {
+    auto sock = co_await s.accept();
+    co_await read_request_head(sock);
+    co_await write_all(sock, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    sock.close();
+  });
+  child_process refused({WSCORO_SAMPLE_WSECHO, refusing.url()});
+  CHECK(refused.wait_exit(15s) == 2);
+  refusing.join();
+
+  std::optional<frame> client_close;
+  server_thread hostile([&](scripted_server& s) -> awaitable<void> {
+    auto sock = co_await accept_upgrade(s);
+    co_await write_all(sock, std::string("\x81\x02\xc0\xaf", 4));  // overlong UTF-8
+    client_frames from_client;
+    client_close = co_await from_client.next(sock);
+    sock.close();
+  });
+  child_process failing({WSCORO_SAMPLE_WSECHO, hostile.url()});
+  CHECK(failing.wait_exit(15s) == 1);
+  hostile.join();
+  REQUIRE(client_close);
+  CHECK(std::get<close_frame>(*client_close).code == 1007);
+}
+
+TEST_CASE("sample wscat: stdin lines go out as text, frames are printed, EOF closes") {
+  std::vector<frame> received;
+  server_thread server([&](scripted_server& s) -> awaitable<void> {
+    auto sock = co_await accept_upgrade(s);
+    co_await write_all(sock, server_frame(text("from server")) + server_frame(binary("\x01\x02")));
+    client_frames from_client;
+    while (auto f = co_await from_client.next(sock)) {
+      received.push_back(*f);
+      if (std::holds_alternative<close_frame>(*f)) break;
+    }
+    co_await write_all(sock, server_frame(close_frame(1000)));
+    sock.close();
+  });
+  child_process wscat({WSCORO_SAMPLE_WSCAT, server.url("/cat")});
+  wscat.write_stdin("line one\nline two\nlast line without newline");
+  wscat.close_stdin();
+  const std::string printed = wscat.read_all(15s);
+  CHECK(wscat.wait_exit(15s) == 0);
+  server.join();
+  CHECK(printed == "text: from server\nbinary: 2 bytes [0102]\nclose: 1000\n");
+  const std::vector<frame> expected{text("line one"), text("line two"), text("last line without newline"),
+                                    close_frame(1000)};
+  CHECK(received == expected);
+}
