@@ -111,13 +111,7 @@ TEST_CASE("sample wscat: stdin lines go out as text, frames are printed, EOF clo
   server_thread server([&](scripted_server& s) -> awaitable<void> {
     auto sock = co_await accept_upgrade(s);
     co_await write_all(sock, server_frame(text("from server")) + server_frame(binary("\x01\x02")));
-    client_frames from_client;
-    while (auto f = co_await from_client.next(sock)) {
-      received.push_back(*f);
-      if (std::holds_alternative<close_frame>(*f)) break;
-    }
-    co_await write_all(sock, server_frame(close_frame(1000)));
-    sock.close();
+    received = co_await frames_until_close(sock);
   });
   child_process wscat({WSCORO_SAMPLE_WSCAT, server.url("/cat")});
   wscat.write_stdin("line one\nline two\nlast line without newline");

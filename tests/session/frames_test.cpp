@@ -32,12 +32,6 @@ awaitable<std::vector<frame>> receive_all(websocket& ws) {
   co_return out;
 }
 
-awaitable<void> wait_for_eof(tcp::socket& s) {
-  char c[256];
-  std::error_code ec;
-  while (!ec) co_await s.async_read_some(asio::buffer(c), asio::redirect_error(asio::use_awaitable, ec));
-}
-
 // A server that sends `bytes` after the handshake, then reports the close
 // frame the client answers with.
 struct violation_outcome {
@@ -178,13 +172,7 @@ TEST_CASE("close: everything sent before goes out first, then the close handshak
     std::vector<frame> seen;
     auto script = [&]() -> awaitable<void> {
       auto s = co_await accept_upgrade(server);
-      client_frames from_client;
-      while (auto f = co_await from_client.next(s)) {
-        seen.push_back(*f);
-        if (std::holds_alternative<close_frame>(*f)) break;
-      }
-      co_await write_all(s, server_frame(close_frame(1000, "ok")));
-      s.close();
+      seen = co_await frames_until_close(s, close_frame(1000, "ok"));
     };
     auto peer = spawn(ex, script());
     auto ws = co_await upgrade(ex, server);
@@ -262,13 +250,7 @@ TEST_CASE("send: frames RFC 6455 forbids are refused with a named error and noth
     std::vector<frame> seen;
     auto script = [&]() -> awaitable<void> {
       auto s = co_await accept_upgrade(server);
-      client_frames from_client;
-      while (auto f = co_await from_client.next(s)) {
-        seen.push_back(*f);
-        if (std::holds_alternative<close_frame>(*f)) break;
-      }
-      co_await write_all(s, server_frame(close_frame(1000)));
-      s.close();
+      seen = co_await frames_until_close(s);
     };
     auto peer = spawn(ex, script());
     auto ws = co_await upgrade(ex, server);
@@ -333,13 +315,10 @@ TEST_CASE("many coroutines sending at once: every message arrives whole, each se
     std::vector<frame> seen;
     auto script = [&]() -> awaitable<void> {
       auto s = co_await accept_upgrade(server);
-      client_frames from_client;
-      while (auto f = co_await from_client.next(s)) {
-        if (std::holds_alternative<close_frame>(*f)) break;
-        seen.push_back(*f);
-      }
-      co_await write_all(s, server_frame(close_frame(1000)));
-      s.close();
+      seen = co_await frames_until_close(s);
+      REQUIRE(!seen.empty());
+      CHECK(seen.back() == frame(close_frame(1000)));
+      seen.pop_back();
     };
     auto peer = spawn(ex, script());
     auto ws = co_await upgrade(ex, server);

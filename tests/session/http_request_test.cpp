@@ -14,16 +14,6 @@ using namespace wscoro::test;
 using asio::awaitable;
 using namespace std::chrono_literals;
 
-namespace {
-
-awaitable<void> wait_for_eof(asio::ip::tcp::socket& s) {
-  char c[64];
-  std::error_code ec;
-  while (!ec) co_await s.async_read_some(asio::buffer(c), asio::redirect_error(asio::use_awaitable, ec));
-}
-
-}  // namespace
-
 TEST_CASE("request: keep-alive responses with Content-Length and chunked bodies share one connection") {
   run_async([](asio::any_io_executor ex) -> awaitable<void> {
     scripted_server server(ex);

@@ -88,6 +88,24 @@ asio::awaitable<std::optional<frame>> client_frames::next(tcp::socket& s) {
   }
 }
 
+asio::awaitable<std::vector<frame>> frames_until_close(tcp::socket& s, const close_frame& answer) {
+  std::vector<frame> seen;
+  client_frames from_client;
+  while (auto f = co_await from_client.next(s)) {
+    seen.push_back(*f);
+    if (std::holds_alternative<close_frame>(*f)) break;
+  }
+  co_await write_all(s, server_frame(answer));
+  s.close();
+  co_return seen;
+}
+
+asio::awaitable<void> wait_for_eof(tcp::socket& s) {
+  char chunk[256];
+  std::error_code ec;
+  while (!ec) co_await s.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+}
+
 std::string server_frame(const frame& f) {
   static thread_local ws::encoder encoder(ws::role::server);
   std::string out;

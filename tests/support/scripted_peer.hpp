@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wscoro/frame.hpp"
 #include "ws/decoder.hpp"
@@ -55,6 +56,15 @@ class client_frames {
   std::string buffer_;
   std::error_code error_;
 };
+
+/// Every frame the client sends up to and including its close frame (or
+/// until EOF); then answers with `answer` and closes the connection, as a
+/// server ends a close handshake.
+asio::awaitable<std::vector<frame>> frames_until_close(asio::ip::tcp::socket& s,
+                                                       const close_frame& answer = close_frame(1000));
+
+/// Reads and discards until the client closes the connection.
+asio::awaitable<void> wait_for_eof(asio::ip::tcp::socket& s);
 
 /// Unmasked frame bytes as a server sends them.
 std::string server_frame(const frame& f);
