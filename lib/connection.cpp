@@ -88,9 +88,10 @@ connection::~connection() {
 asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url,
                                              connection_options options, std::error_code& ec) {
   http::url parsed;
-  if ((ec = http::parse_url(url, parsed))) co_return connection(nullptr);
+  ec = http::parse_url(url, parsed);
+  // Even a failed open gives a usable object: it reports connection_not_open.
   auto state = std::make_shared<detail::connection_state>(ex, std::move(parsed), std::move(options));
-  state->transport = co_await net::connect(ex, state->url, state->options, ec);
+  if (!ec) state->transport = co_await net::connect(ex, state->url, state->options, ec);
   co_return connection(std::move(state));
 }
 

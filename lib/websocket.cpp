@@ -31,11 +31,16 @@ websocket::executor_type websocket::get_executor() const { return session_->get_
 
 asio::awaitable<std::optional<frame>> websocket::receive() {
   auto s = session_;
+  if (!s) co_return std::nullopt;  // moved from
   co_return co_await s->receive();
 }
 
 asio::awaitable<void> websocket::send(frame f, std::error_code& ec) {
   auto s = session_;
+  if (!s) {
+    ec = error::session_ended;
+    co_return;
+  }
   co_await s->send(std::span<frame>(&f, 1), ec);
 }
 
@@ -47,6 +52,10 @@ asio::awaitable<void> websocket::send(frame f) {
 
 asio::awaitable<void> websocket::send(std::vector<frame> batch, std::error_code& ec) {
   auto s = session_;
+  if (!s) {
+    ec = error::session_ended;
+    co_return;
+  }
   co_await s->send(std::span<frame>(batch), ec);
 }
 
@@ -58,6 +67,8 @@ asio::awaitable<void> websocket::send(std::vector<frame> batch) {
 
 asio::awaitable<void> websocket::close(std::uint16_t code, std::string reason, std::error_code& ec) {
   auto s = session_;
+  ec = {};
+  if (!s) co_return;
   co_await s->close(close_frame{code, std::move(reason)}, ec);
 }
 

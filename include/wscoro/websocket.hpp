@@ -27,6 +27,7 @@ class session;
 ///
 /// Destroying a websocket whose session is still open aborts the connection
 /// without a close handshake; call close() first to end it politely.
+/// A moved-from websocket behaves as one whose session has ended.
 class websocket {
  public:
   using executor_type = asio::any_io_executor;
@@ -35,6 +36,7 @@ class websocket {
   websocket& operator=(websocket&&) noexcept;
   ~websocket();
 
+  /// The executor of the connection. Not for a moved-from websocket.
   executor_type get_executor() const;
 
   /// The next frame received: text, binary, ping, pong (unless

@@ -369,3 +369,28 @@ TEST_CASE("destroying an open websocket aborts the connection") {
     CHECK(saw_eof);
   });
 }
+
+TEST_CASE("a moved-from websocket behaves as an ended session") {
+  run_async([](asio::any_io_executor ex) -> awaitable<void> {
+    scripted_server server(ex);
+    auto script = [&]() -> awaitable<void> {
+      auto s = co_await accept_upgrade(server);
+      co_await write_all(s, server_frame(text("to the new owner")));
+      auto seen = co_await frames_until_close(s);
+      CHECK(seen == std::vector<frame>{close_frame(1000)});
+    };
+    auto peer = spawn(ex, script());
+    auto first = co_await upgrade(ex, server);
+    websocket second = std::move(first);
+    CHECK_FALSE(first.is_open());
+    CHECK(co_await first.receive() == std::nullopt);
+    std::error_code ec;
+    co_await first.send(text("x"), ec);
+    CHECK(ec == error::session_ended);
+    co_await first.close(1000, {}, ec);
+    CHECK_FALSE(ec);
+    CHECK(co_await second.receive() == frame(text("to the new owner")));
+    co_await second.close();
+    co_await join(peer);
+  });
+}

@@ -189,3 +189,16 @@ TEST_CASE("open: bad URLs and refused connections have named errors") {
     CHECK(threw);
   });
 }
+
+TEST_CASE("a connection whose open failed reports connection_not_open") {
+  run_async([](asio::any_io_executor ex) -> awaitable<void> {
+    std::error_code ec;
+    auto conn = co_await connection::open(ex, "ws://", connection_options(), ec);
+    CHECK(ec == error::invalid_url);
+    CHECK_FALSE(conn.is_open());
+    co_await conn.request(request("GET", "/"), ec);
+    CHECK(ec == error::connection_not_open);
+    auto r = co_await conn.ws_upgrade("/");
+    CHECK(std::get<failed>(r).error == error::connection_not_open);
+  });
+}
