@@ -1,17 +1,4 @@
-// wscoro over TLS against the Python and Node peers, with certificates made
-// at test time by the `openssl` command in a fresh directory under /tmp
-// (removed when the test binary exits):
-//
-//   ca.crt          a CA (self-signed, CA:TRUE)
-//   good.crt        for DNS:localhost, IP:127.0.0.1, signed by the CA
-//   other.crt       for DNS:other.example only, signed by the CA
-//   expired.crt     for DNS:localhost, IP:127.0.0.1, signed by the CA, valid
-//                   2020-01-01 to 2020-01-02 (made with `openssl ca`, which
-//                   takes explicit start and end dates)
-//   selfsigned.crt  for DNS:localhost, IP:127.0.0.1, self-signed, not from the CA
-//
-// Each certificate is first checked with `openssl verify`, so that a failing
-// connection test points at wscoro and not at the certificate.
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -240,7 +227,7 @@ asio::awaitable<void> open_fails(asio::any_io_executor ex, std::string url, wsco
                                  std::error_code expected) {
   std::error_code ec;
   auto conn = co_await wscoro::connection::open(ex, url, std::move(options), ec);
-  INFO("open " << url << " -> " << ec.category().name() << ":" << ec.value() << " " << ec.message());
+  INFO("open " << url << " -> " << std::string(ec.category().name()) << ":" << ec.value() << " " << ec.message());
   CHECK(ec == expected);
   CHECK_FALSE(conn.is_open());
 }
@@ -354,4 +341,75 @@ TEST_CASE("tls: the node peer with a trusted certificate") {
         co_await echo_over(ex, wss("localhost", peer->port), trusted);
       },
       15s);
+}
+
+namespace {
+
+// Over TLS: a server-initiated close handshake ends cleanly, and a server
+// that vanishes mid-frame (no close frame, no close_notify) is reported as a
+// close without handshake, with no frame delivered.
+asio::awaitable<void> tls_session_ends(asio::any_io_executor ex, unsigned short port) {
+  wscoro::connection_options trusted;
+  trusted.tls_ca_file = pki().ca();
+  {
+    INFO("/close?code=4001&reason=bye%20now");
+    auto conn = co_await wscoro::connection::open(ex, wss("localhost", port), trusted);
+    auto result = co_await conn.ws_upgrade("/close?code=4001&reason=bye%20now");
+    INFO(describe(result));
+    REQUIRE(std::holds_alternative<wscoro::upgraded>(result));
+    auto& ws = std::get<wscoro::upgraded>(result).socket;
+    auto f = co_await ws.receive();
+    CHECK(describe(f) == "close 4001 \"bye now\"");
+    f = co_await ws.receive();
+    CHECK(describe(f) == "nullopt");
+    CHECK(ws.error() == std::error_code());
+  }
+  {
+    INFO("/drop-mid-frame");
+    auto conn = co_await wscoro::connection::open(ex, wss("localhost", port), trusted);
+    auto result = co_await conn.ws_upgrade("/drop-mid-frame");
+    INFO(describe(result));
+    REQUIRE(std::holds_alternative<wscoro::upgraded>(result));
+    auto& ws = std::get<wscoro::upgraded>(result).socket;
+    auto f = co_await ws.receive();
+    CHECK(describe(f) == "nullopt");
+    const std::error_code e = ws.error();
+    CAPTURE(e);
+    CHECK((e == code(wscoro::error::closed_without_handshake) ||
+           e == std::error_code(asio::error::connection_reset)));
+  }
+  {
+    INFO("/send of 4 MiB binary");
+    auto conn = co_await wscoro::connection::open(ex, wss("localhost", port), trusted);
+    auto result = co_await conn.ws_upgrade("/send?size=4194304&type=binary");
+    INFO(describe(result));
+    REQUIRE(std::holds_alternative<wscoro::upgraded>(result));
+    auto& ws = std::get<wscoro::upgraded>(result).socket;
+    auto f = co_await ws.receive();
+    const auto* b = f ? std::get_if<wscoro::binary>(&*f) : nullptr;
+    INFO("received: " << describe(f));
+    REQUIRE(b != nullptr);
+    std::string expected(4194304, '\0');
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(i % 251);
+    CHECK(b->data.size() == expected.size());
+    CHECK((b->data == expected));
+    std::error_code ec;
+    co_await ws.close(1000, "", ec);
+    CHECK(ec == std::error_code());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("tls: server-initiated close, a dropped connection and a large message, python and node") {
+  {
+    INFO("peer: python websockets");
+    auto peer = wscoro::test::start_python_peer(pki().server_args("good"));
+    run_async([&](asio::any_io_executor ex) { return tls_session_ends(ex, peer->port); }, 15s);
+  }
+  {
+    INFO("peer: node ws");
+    auto peer = wscoro::test::start_node_peer(pki().server_args("good"));
+    run_async([&](asio::any_io_executor ex) { return tls_session_ends(ex, peer->port); }, 15s);
+  }
 }
