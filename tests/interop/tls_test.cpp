@@ -1,6 +1,8 @@
 
 #include <doctest/doctest.h>
 
+#include <asio/ssl/context.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -412,4 +414,27 @@ TEST_CASE("tls: server-initiated close, a dropped connection and a large message
     auto peer = wscoro::test::start_node_peer(pki().server_args("good"));
     run_async([&](asio::any_io_executor ex) { return tls_session_ends(ex, peer->port); }, 15s);
   }
+}
+
+TEST_CASE("tls: a user-supplied ssl::context is used for trust, and host names are still verified") {
+  auto good = wscoro::test::start_python_peer(pki().server_args("good"));
+  auto other = wscoro::test::start_python_peer(pki().server_args("other"));
+  run_async(
+      [&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        context->load_verify_file(pki().ca());
+        context->set_verify_mode(asio::ssl::verify_peer);
+        wscoro::connection_options own;
+        own.tls_context = context;
+        co_await echo_over(ex, wss("localhost", good->port), own);
+        co_await open_fails(ex, wss("127.0.0.1", other->port), own, code(wscoro::error::tls_hostname_mismatch));
+
+        auto empty = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        empty->set_verify_mode(asio::ssl::verify_peer);
+        wscoro::connection_options untrusting;
+        untrusting.tls_context = empty;
+        co_await open_fails(ex, wss("localhost", good->port), untrusting,
+                            code(wscoro::error::tls_untrusted_certificate));
+      },
+      15s);
 }
