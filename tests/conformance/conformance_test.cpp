@@ -1,0 +1,2 @@
+// Placeholder: the conformance suite is being written.
+#include <doctest/doctest.h>
