@@ -21,6 +21,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
 
   asio::awaitable<std::error_code> exchange(const request& req, bool head_request, std::chrono::milliseconds timeout,
                                             error timeout_error);
+  asio::awaitable<std::error_code> read_response();
   std::error_code usable() const;
   void close() noexcept {
     if (transport) transport->close();
@@ -50,8 +51,24 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
   auto self = shared_from_this();
   net::deadline limit(executor, timeout, [self] { self->close(); });
   std::error_code ec;
-  co_await transport->write(asio::buffer(out), ec);
-  parser.start(head_request);
+  try {
+    co_await transport->write(asio::buffer(out), ec);
+    if (!ec) {
+      parser.start(head_request);
+      ec = co_await read_response();
+    }
+  } catch (...) {
+    close();  // cancelled or failed mid-exchange: the stream's position is unknown
+    throw;
+  }
+  if (limit.expired()) ec = timeout_error;
+  if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
+  co_return ec;
+}
+
+// Feeds what is read to the parser until the response (or a 101's head) is complete.
+asio::awaitable<std::error_code> connection_state::read_response() {
+  std::error_code ec;
   std::string chunk;
   while (!ec) {
     if (!received.empty()) {
@@ -71,8 +88,6 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
     }
     received.append(chunk, 0, n);
   }
-  if (limit.expired()) ec = timeout_error;
-  if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
   co_return ec;
 }
 
