@@ -1,40 +1,14 @@
 #include "wscoro/connection.hpp"
 
 #include "wscoro/error.hpp"
+#include "connection_state.hpp"
 #include "http/request_writer.hpp"
-#include "http/response_parser.hpp"
-#include "http/url.hpp"
 #include "net/deadline.hpp"
-#include "net/transport.hpp"
 #include "session.hpp"
 #include "ws/handshake.hpp"
 
 namespace wscoro {
 namespace detail {
-
-struct connection_state : std::enable_shared_from_this<connection_state> {
-  connection_state(asio::any_io_executor ex, http::url u, connection_options o)
-      : executor(std::move(ex)),
-        url(std::move(u)),
-        options(std::move(o)),
-        parser(options.max_header_size, options.max_body_size) {}
-
-  asio::awaitable<std::error_code> exchange(const request& req, bool head_request, std::chrono::milliseconds timeout,
-                                            error timeout_error);
-  asio::awaitable<std::error_code> read_response();
-  std::error_code usable() const;
-  void close() noexcept {
-    if (transport) transport->close();
-  }
-
-  asio::any_io_executor executor;
-  http::url url;
-  connection_options options;
-  std::unique_ptr<net::transport> transport;
-  http::response_parser parser;
-  std::string received;  // bytes read past the last parsed response
-  bool upgraded = false;
-};
 
 std::error_code connection_state::usable() const {
   if (upgraded) return error::connection_upgraded;
@@ -89,6 +63,53 @@ asio::awaitable<std::error_code> connection_state::read_response() {
     received.append(chunk, 0, n);
   }
   co_return ec;
+}
+
+namespace {
+
+bool is_reserved_upgrade_header(std::string_view name) {
+  return iequals(name, "upgrade") || iequals(name, "connection") || iequals(name, "sec-websocket-key") ||
+         iequals(name, "sec-websocket-version");
+}
+
+}  // namespace
+
+asio::awaitable<connection_state::handshake_result> connection_state::handshake(std::string target,
+                                                                               const fields& extra,
+                                                                               const websocket_options& options) {
+  if (this->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
+  if (auto ec = usable()) co_return failed{ec};
+  for (const header& h : extra)
+    if (is_reserved_upgrade_header(h.name)) co_return failed{error::reserved_upgrade_header};
+
+  ws::handshake_offer offer{ws::make_key(), options.protocols};
+  for (auto& p : ws::offered_protocols(extra)) offer.protocols.push_back(std::move(p));
+
+  request req("GET", std::move(target));
+  req.headers.add("Upgrade", "websocket");
+  req.headers.add("Connection", "Upgrade");
+  req.headers.add("Sec-WebSocket-Key", offer.key);
+  req.headers.add("Sec-WebSocket-Version", "13");
+  if (!options.protocols.empty()) {
+    std::string list;
+    for (const auto& p : options.protocols) list += (list.empty() ? "" : ", ") + p;
+    req.headers.add("Sec-WebSocket-Protocol", std::move(list));
+  }
+  for (const header& h : extra) req.headers.add(h.name, h.value);
+
+  auto self = shared_from_this();
+  std::error_code ec = co_await exchange(req, false, options.handshake_timeout, error::handshake_timeout);
+  if (ec == error::connection_closed || ec == asio::error::eof) ec = error::closed_during_handshake;
+  if (ec) co_return failed{ec};
+
+  response& head = parser.get();
+  if (!parser.switching_protocols()) co_return refused{std::move(head)};
+  std::string protocol;
+  if ((ec = ws::check_upgrade_response(head, offer, protocol))) {
+    close();
+    co_return failed{ec};
+  }
+  co_return switched{std::move(protocol), std::move(head.headers)};
 }
 
 }  // namespace detail
@@ -157,56 +178,23 @@ asio::awaitable<response> connection::request(wscoro::request req) {
   co_return r;
 }
 
-namespace {
-
-bool is_reserved_upgrade_header(std::string_view name) {
-  return iequals(name, "upgrade") || iequals(name, "connection") || iequals(name, "sec-websocket-key") ||
-         iequals(name, "sec-websocket-version");
-}
-
-}  // namespace
-
 asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, fields extra,
                                                        websocket_options options) {
   if (!state_) co_return failed{error::connection_not_open};
   auto state = state_;
-  if (state->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
-  if (auto ec = state->usable()) co_return failed{ec};
-  for (const header& h : extra)
-    if (is_reserved_upgrade_header(h.name)) co_return failed{error::reserved_upgrade_header};
+  auto outcome = co_await state->handshake(target, extra, options);
+  if (auto* f = std::get_if<failed>(&outcome)) co_return std::move(*f);
+  if (auto* r = std::get_if<refused>(&outcome)) co_return std::move(*r);
+  auto& done = std::get<detail::connection_state::switched>(outcome);
 
-  ws::handshake_offer offer{ws::make_key(), options.protocols};
-  for (auto& p : ws::offered_protocols(extra)) offer.protocols.push_back(std::move(p));
-
-  wscoro::request req{"GET", std::move(target), {}, {}};
-  req.headers.add("Upgrade", "websocket");
-  req.headers.add("Connection", "Upgrade");
-  req.headers.add("Sec-WebSocket-Key", offer.key);
-  req.headers.add("Sec-WebSocket-Version", "13");
-  if (!options.protocols.empty()) {
-    std::string list;
-    for (const auto& p : options.protocols) list += (list.empty() ? "" : ", ") + p;
-    req.headers.add("Sec-WebSocket-Protocol", std::move(list));
-  }
-  for (const header& h : extra) req.headers.add(h.name, h.value);
-
-  std::error_code ec = co_await state->exchange(req, false, options.handshake_timeout, error::handshake_timeout);
-  if (ec == error::connection_closed || ec == asio::error::eof) ec = error::closed_during_handshake;
-  if (ec) co_return failed{ec};
-
-  response& head = state->parser.get();
-  if (!state->parser.switching_protocols()) co_return refused{std::move(head)};
-
-  std::string protocol;
-  if ((ec = ws::check_upgrade_response(head, offer, protocol))) {
-    state->close();
-    co_return failed{ec};
-  }
   state->upgraded = true;
+  std::optional<detail::reconnect_plan> plan;
+  if (options.retry.attempts > 0)
+    plan = detail::reconnect_plan{state->url, state->options, std::move(target), std::move(extra)};
   auto s = std::make_shared<detail::session>(std::move(state->transport), std::move(state->received),
-                                             std::move(options), protocol);
+                                             std::move(options), done.protocol, std::move(plan));
   s->start();
-  co_return upgraded{websocket(std::move(s)), std::move(protocol), std::move(head.headers)};
+  co_return upgraded{websocket(std::move(s)), std::move(done.protocol), std::move(done.headers)};
 }
 
 }  // namespace wscoro

@@ -29,6 +29,8 @@ class category final : public std::error_category {
         return "TLS: the server's certificate failed verification";
       case error::tls_ca_file_unreadable:
         return "TLS: tls_ca_file could not be read as PEM certificates";
+      case error::tls_over_unix_socket:
+        return "TLS over a Unix socket is not supported: use a ws:// or http:// URL with unix_socket_path";
       case error::invalid_request:
         return "invalid request: method, target, header names and values must not hold CR, LF or NUL, and names must be tokens";
       case error::request_timeout:
@@ -101,6 +103,12 @@ class category final : public std::error_category {
         return "the peer did not answer the close frame within closing_timeout";
       case error::closed_without_handshake:
         return "the peer closed the connection without a Websocket close handshake";
+      case error::pong_timeout:
+        return "the peer sent nothing within pong_timeout of a keepalive ping; the connection is presumed dead";
+      case error::connection_down:
+        return "the connection is down and being re-established; nothing was sent (wait for the 'up' event, or set send_waits_while_down)";
+      case error::reconnect_refused:
+        return "the server refused the Websocket upgrade when reconnecting";
       case error::invalid_frame_to_send:
         return "frame not sent: control payloads are limited to 125 bytes, close reasons to 123, and close codes to those allowed on the wire";
       case error::invalid_utf8_to_send:

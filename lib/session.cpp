@@ -1,7 +1,11 @@
 #include "session.hpp"
 
+#include <openssl/rand.h>
+
+#include <algorithm>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "wscoro/error.hpp"
 
@@ -10,44 +14,85 @@ namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
 
+// The payload of our own keepalive pings; a pong carrying it is not delivered.
+constexpr std::string_view keepalive_payload = "wscoro-keepalive";
+
+std::size_t payload_size(const event& e) noexcept {
+  return std::visit(
+      [](const auto& v) -> std::size_t {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, close_frame>) {
+          return v.reason.size();
+        } else if constexpr (std::is_same_v<T, down> || std::is_same_v<T, up>) {
+          return 0;
+        } else {
+          return v.data.size();
+        }
+      },
+      e);
+}
+
+event as_event(frame&& f) {
+  return std::visit([](auto&& v) -> event { return std::move(v); }, std::move(f));
+}
+
+// A delay varied by up to ±jitter of itself, from OpenSSL's random source.
+std::chrono::milliseconds jittered(std::chrono::duration<double, std::milli> delay, double jitter) {
+  std::uint32_t r = 0;
+  if (jitter > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r) == 1) {
+    const double unit = static_cast<double>(r) / 4294967295.0;  // [0, 1]
+    delay *= 1.0 + jitter * (2.0 * unit - 1.0);
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, delay.count())));
+}
+
 }  // namespace
 
-session::session(std::unique_ptr<net::transport> transport, std::string received,
-                 websocket_options options, std::string protocol)
-    : transport_(std::move(transport)),
+session::session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
+                 std::string protocol, std::optional<reconnect_plan> plan)
+    : executor_(transport->get_executor()),
+      transport_(std::move(transport)),
       options_(std::move(options)),
       protocol_(std::move(protocol)),
+      plan_(std::move(plan)),
       decoder_(ws::role::client, options_.max_message_size),
       encoder_(ws::role::client),
-      closing_timer_(transport_->get_executor()),
-      inbox_filled_(transport_->get_executor()),
-      inbox_drained_(transport_->get_executor()),
-      outbox_filled_(transport_->get_executor()),
-      outbox_drained_(transport_->get_executor()),
-      ended_(transport_->get_executor()) {
+      closing_timer_(executor_),
+      keepalive_timer_(executor_),
+      retry_timer_(executor_),
+      last_received_(std::chrono::steady_clock::now()),
+      inbox_filled_(executor_),
+      inbox_drained_(executor_),
+      outbox_filled_(executor_),
+      outbox_drained_(executor_),
+      ended_(executor_) {
   if (options_.receive_queue_frames == 0) options_.receive_queue_frames = 1;
   read_buffer_ = std::move(received);
   read_end_ = read_buffer_.size();
   read_buffer_.resize(std::max(read_buffer_size, read_end_));
 }
 
-void session::start() {
+void session::start() { spawn_loops(); }
+
+void session::spawn_loops() {
   auto self = shared_from_this();
   const auto on_exit = [self](std::exception_ptr e) {
     if (e) self->end(std::make_error_code(std::errc::not_enough_memory));
   };
-  asio::co_spawn(transport_->get_executor(), read_loop(), on_exit);
-  asio::co_spawn(transport_->get_executor(), write_loop(), on_exit);
+  asio::co_spawn(executor_, read_loop(generation_), on_exit);
+  asio::co_spawn(executor_, write_loop(generation_), on_exit);
+  if (options_.keepalive.count() > 0) asio::co_spawn(executor_, keepalive_loop(generation_), on_exit);
 }
 
-asio::awaitable<void> session::read_loop() {
+asio::awaitable<void> session::read_loop(unsigned generation) {
   auto self = shared_from_this();
-  while (phase_ != phase::ended) {
+  const auto current = [&] { return generation_ == generation && phase_ != phase::ended && phase_ != phase::down; };
+  while (current()) {
     while (read_begin_ < read_end_ && !decoder_.finished()) {
       // Backpressure: stop decoding (and so reading) while the queue is full.
       if (receive_queue_full()) {
         co_await inbox_drained_.wait();
-        if (phase_ == phase::ended) co_return;
+        if (!current()) co_return;
         continue;
       }
       auto r = decoder_.decode(std::string_view(read_buffer_).substr(read_begin_, read_end_ - read_begin_));
@@ -59,7 +104,7 @@ asio::awaitable<void> session::read_loop() {
       if (!r.event) break;
       on_frame(std::move(*r.event));
     }
-    if (phase_ == phase::ended) co_return;
+    if (!current()) co_return;
     if (decoder_.finished()) {
       read_begin_ = read_end_ = 0;  // after a close frame or an error, bytes are only awaited to see EOF
     } else if (read_begin_ != 0) {
@@ -68,77 +113,210 @@ asio::awaitable<void> session::read_loop() {
       read_begin_ = 0;
     }
     std::error_code ec;
-    const std::size_t n =
-        co_await transport_->read_some(asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_), ec);
+    const std::size_t n = co_await transport_->read_some(
+        asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_), ec);
+    if (generation_ != generation) co_return;
     if (ec) {
       on_read_error(ec);
       co_return;
     }
+    last_received_ = std::chrono::steady_clock::now();
     read_end_ += n;
   }
 }
 
-asio::awaitable<void> session::write_loop() {
+asio::awaitable<void> session::write_loop(unsigned generation) {
   auto self = shared_from_this();
   for (;;) {
-    while (outbox_.empty() && phase_ != phase::ended) co_await outbox_filled_.wait();
-    if (phase_ == phase::ended) co_return;
+    while (outbox_.empty() && phase_ != phase::ended && generation_ == generation) co_await outbox_filled_.wait();
+    if (phase_ == phase::ended || generation_ != generation) co_return;
     // Everything queued so far goes out in one write.
     writing_.swap(outbox_);
+    writing_frames_ = std::exchange(outbox_frames_, 0);
     outbox_drained_.notify();
     std::error_code ec;
     co_await transport_->write(asio::buffer(writing_), ec);
+    if (generation_ != generation) co_return;
     writing_.clear();
     if (ec) {
-      if (phase_ != phase::ended) end(close_received_ ? std::error_code{} : ec);
+      if (phase_ == phase::open) {
+        lose(ec);
+      } else if (phase_ != phase::ended) {
+        end(close_received_ ? std::error_code{} : ec);
+      }
+      co_return;
+    }
+    writing_frames_ = 0;
+  }
+}
+
+asio::awaitable<void> session::keepalive_loop(unsigned generation) {
+  auto self = shared_from_this();
+  const auto current = [&] { return generation_ == generation && phase_ == phase::open; };
+  std::error_code ignored;
+  while (current()) {
+    const auto quiet_until = last_received_ + options_.keepalive;
+    if (std::chrono::steady_clock::now() < quiet_until) {
+      keepalive_timer_.expires_at(quiet_until);
+      co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      continue;
+    }
+    // Silent for `keepalive`: ping, and give the peer pong_timeout to show life.
+    const auto pinged_at = std::chrono::steady_clock::now();
+    queue_frame(ping(std::string(keepalive_payload)));
+    if (options_.pong_timeout.count() <= 0) {
+      last_received_ = pinged_at;  // only ping, once per keepalive interval
+      continue;
+    }
+    keepalive_timer_.expires_after(options_.pong_timeout);
+    co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (!current()) co_return;
+    if (last_received_ < pinged_at) {
+      lose(error::pong_timeout);
       co_return;
     }
   }
 }
 
+asio::awaitable<void> session::reconnect_loop() {
+  auto self = shared_from_this();
+  const retry_policy& retry = options_.retry;
+  std::chrono::duration<double, std::milli> delay = retry.initial_delay;
+  std::error_code last = down_reason_;
+  for (unsigned attempt = 0; attempt < retry.attempts; ++attempt) {
+    std::error_code ignored;
+    retry_timer_.expires_after(jittered(delay, retry.jitter));
+    co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (phase_ != phase::down) co_return;  // closed or abandoned meanwhile
+    delay = std::min<std::chrono::duration<double, std::milli>>(delay * retry.backoff, retry.max_delay);
+
+    auto state = std::make_shared<connection_state>(executor_, plan_->url, plan_->connection);
+    std::error_code ec;
+    state->transport = co_await net::connect(executor_, state->url, state->options, ec);
+    if (phase_ != phase::down) {
+      state->close();
+      co_return;
+    }
+    if (ec) {
+      last = ec;
+      continue;
+    }
+    auto outcome = co_await state->handshake(plan_->target, plan_->extra, options_);
+    if (phase_ != phase::down) {
+      state->close();
+      co_return;
+    }
+    if (auto* done = std::get_if<connection_state::switched>(&outcome)) {
+      adopt(std::move(state->transport), std::move(state->received), std::move(*done));
+      co_return;
+    }
+    last = std::holds_alternative<refused>(outcome) ? std::error_code(error::reconnect_refused)
+                                                    : std::get<failed>(outcome).error;
+  }
+  end(last);
+}
+
+void session::adopt(std::unique_ptr<net::transport> transport, std::string received,
+                    connection_state::switched done) {
+  transport_ = std::move(transport);
+  decoder_ = ws::decoder(ws::role::client, options_.max_message_size);
+  read_buffer_ = std::move(received);
+  read_begin_ = 0;
+  read_end_ = read_buffer_.size();
+  read_buffer_.resize(std::max(read_buffer_size, read_end_));
+  outbox_.clear();
+  outbox_frames_ = 0;
+  writing_.clear();
+  writing_frames_ = 0;
+  last_received_ = std::chrono::steady_clock::now();
+  protocol_ = done.protocol;
+  phase_ = phase::open;
+  ++generation_;
+  deliver(up(std::move(done.protocol), std::move(done.headers)));
+  outbox_drained_.notify();  // senders waiting for the session to come back
+  spawn_loops();
+}
+
 void session::on_frame(frame f) {
   if (auto* p = std::get_if<ping>(&f)) {
-    if (!close_queued_) {
-      encoder_.encode(pong{p->data}, outbox_);
-      outbox_filled_.notify();
-    }
-    if (!options_.silence_pings) deliver(std::move(f));
+    if (!close_queued_) queue_frame(pong(p->data));
+    if (!options_.silence_pings) deliver(as_event(std::move(f)));
     return;
   }
-  if (std::holds_alternative<pong>(f)) {
-    if (!options_.silence_pings) deliver(std::move(f));
+  if (auto* p = std::get_if<pong>(&f)) {
+    const bool ours = options_.keepalive.count() > 0 && p->data == keepalive_payload;
+    if (!options_.silence_pings && !ours) deliver(as_event(std::move(f)));
     return;
   }
   if (auto* c = std::get_if<close_frame>(&f)) {
     close_received_ = true;
     if (!close_queued_) {
       // Echo the peer's code (RFC 6455 5.5.1), then wait for it to close TCP.
-      queue_close(close_frame{c->code, {}});
+      queue_close(close_frame(c->code));
     }
-    deliver(std::move(f));
+    deliver(as_event(std::move(f)));
     return;
   }
-  deliver(std::move(f));
+  deliver(as_event(std::move(f)));
 }
 
 void session::on_protocol_error(std::error_code ec) {
   end_reason_ = ec;
-  if (!close_queued_) queue_close(close_frame{ws::close_code_for(ec), {}});
+  if (!close_queued_) queue_close(close_frame(ws::close_code_for(ec)));
 }
 
 void session::on_read_error(std::error_code ec) {
   if (phase_ == phase::ended) return;
   if (ec == asio::error::eof) {
     // A clean end once close frames went both ways, else an abrupt one.
-    end(close_received_ ? std::error_code{} : std::error_code(error::closed_without_handshake));
+    if (close_received_) {
+      end({});
+    } else if (phase_ == phase::open) {
+      lose(error::closed_without_handshake);
+    } else {
+      end(error::closed_without_handshake);
+    }
     return;
   }
-  end(ec);
+  if (phase_ == phase::open) {
+    lose(ec);
+  } else {
+    end(ec);
+  }
+}
+
+// An unexpected loss: reconnect when a plan allows it, else the end.
+void session::lose(std::error_code reason) {
+  if (phase_ != phase::open || !plan_) {
+    end(reason);
+    return;
+  }
+  phase_ = phase::down;
+  down_reason_ = reason;
+  ++generation_;
+  transport_->close();
+  keepalive_timer_.cancel();
+  const std::size_t unsent = outbox_frames_ + writing_frames_;
+  outbox_.clear();
+  outbox_frames_ = 0;
+  deliver(down(reason, unsent));
+  inbox_drained_.notify();
+  outbox_filled_.notify();
+  outbox_drained_.notify();
+  auto self = shared_from_this();
+  asio::co_spawn(executor_, reconnect_loop(), [self](std::exception_ptr e) {
+    if (e) self->end(std::make_error_code(std::errc::not_enough_memory));
+  });
+}
+
+void session::queue_frame(const frame& f) {
+  encoder_.encode(f, outbox_);
+  ++outbox_frames_;
+  outbox_filled_.notify();
 }
 
 void session::queue_close(const close_frame& f) {
-  encoder_.encode(f, outbox_);
-  outbox_filled_.notify();
+  queue_frame(f);
   close_queued_ = true;
   phase_ = phase::closing;
   if (options_.closing_timeout.count() <= 0) return;
@@ -150,9 +328,14 @@ void session::queue_close(const close_frame& f) {
   });
 }
 
-void session::deliver(frame f) {
-  inbox_.push_back(std::move(f));
+void session::deliver(event e) {
+  inbox_bytes_ += payload_size(e);
+  inbox_.push_back(std::move(e));
   inbox_filled_.notify();
+}
+
+bool session::receive_queue_full() const noexcept {
+  return inbox_.size() >= options_.receive_queue_frames || inbox_bytes_ >= options_.receive_queue_bytes;
 }
 
 void session::end(std::error_code reason) noexcept {
@@ -161,6 +344,8 @@ void session::end(std::error_code reason) noexcept {
   if (!end_reason_) end_reason_ = reason;
   transport_->close();
   closing_timer_.cancel();
+  keepalive_timer_.cancel();
+  retry_timer_.cancel();
   inbox_filled_.notify();
   inbox_drained_.notify();
   outbox_filled_.notify();
@@ -170,14 +355,15 @@ void session::end(std::error_code reason) noexcept {
 
 void session::abandon() noexcept { end(error::session_ended); }
 
-asio::awaitable<std::optional<frame>> session::receive() {
+asio::awaitable<std::optional<event>> session::receive_event() {
   while (inbox_.empty() && phase_ != phase::ended) co_await inbox_filled_.wait();
   if (inbox_.empty()) co_return std::nullopt;
   const bool was_full = receive_queue_full();
-  frame f = std::move(inbox_.front());
+  event e = std::move(inbox_.front());
   inbox_.pop_front();
+  inbox_bytes_ -= payload_size(e);
   if (was_full) inbox_drained_.notify();
-  co_return f;
+  co_return e;
 }
 
 asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec) {
@@ -190,24 +376,35 @@ asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec)
       co_return;
     }
   }
-  while (phase_ == phase::open && outbox_.size() >= options_.send_queue_bytes) co_await outbox_drained_.wait();
-  if (phase_ != phase::open) {
-    ec = error::session_ended;
-    co_return;
+  for (;;) {
+    if (phase_ == phase::open && outbox_.size() < options_.send_queue_bytes) break;
+    if (phase_ == phase::down && !options_.send_waits_while_down) {
+      ec = error::connection_down;
+      co_return;
+    }
+    if (phase_ == phase::closing || phase_ == phase::ended) {
+      ec = error::session_ended;
+      co_return;
+    }
+    co_await outbox_drained_.wait();
   }
   for (frame& f : batch) {
     if (auto* c = std::get_if<close_frame>(&f)) {
       queue_close(*c);
     } else {
-      encoder_.encode(f, outbox_);
+      queue_frame(f);
     }
   }
-  outbox_filled_.notify();
 }
 
 asio::awaitable<void> session::close(close_frame f, std::error_code& ec) {
   ec = {};
   if (phase_ == phase::ended) co_return;
+  if (phase_ == phase::down) {
+    // Nothing to hand-shake with: the session ends here, for good.
+    end(down_reason_);
+    co_return;
+  }
   if (!close_queued_) {
     if ((ec = ws::encoder::validate(f))) co_return;
     queue_close(f);

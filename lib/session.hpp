@@ -1,20 +1,22 @@
 // The engine under a websocket: a reader loop that decodes frames into a
 // bounded queue, a writer loop that sends every queued frame in one write,
-// and the close handshake with its timeout.
+// the close handshake with its timeout, keepalive pings, and the reconnect
+// after an unexpected loss.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <system_error>
-#include <vector>
 
-#include "wscoro/frame.hpp"
+#include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
+#include "connection_state.hpp"
 #include "net/transport.hpp"
 #include "notifier.hpp"
 #include "ws/decoder.hpp"
@@ -24,14 +26,15 @@ namespace wscoro::detail {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  /// `received` holds bytes that arrived after the 101 response.
+  /// `received` holds bytes that arrived after the 101 response. With a
+  /// plan, an unexpected loss is followed by reconnect attempts.
   session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-          std::string protocol);
+          std::string protocol, std::optional<reconnect_plan> plan);
 
-  /// Starts the reader and writer loops.
+  /// Starts the reader, writer and keepalive loops.
   void start();
 
-  asio::awaitable<std::optional<frame>> receive();
+  asio::awaitable<std::optional<event>> receive_event();
   asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
   asio::awaitable<void> close(close_frame f, std::error_code& ec);
 
@@ -41,49 +44,69 @@ class session : public std::enable_shared_from_this<session> {
   bool is_open() const noexcept { return phase_ != phase::ended; }
   std::error_code error() const noexcept { return end_reason_; }
   const std::string& protocol() const noexcept { return protocol_; }
-  asio::any_io_executor get_executor() { return transport_->get_executor(); }
+  const asio::any_io_executor& get_executor() const noexcept { return executor_; }
 
  private:
   enum class phase {
     open,     // frames flow both ways
     closing,  // a close frame is queued or sent, or the peer's arrived: no more sends
-    ended,    // the transport is closed
+    down,     // lost unexpectedly; the retry policy is reconnecting
+    ended,    // over for good
   };
 
-  asio::awaitable<void> read_loop();
-  asio::awaitable<void> write_loop();
+  // Each connection the session runs on is one generation; loops of an
+  // earlier generation stop when they see a newer one.
+  asio::awaitable<void> read_loop(unsigned generation);
+  asio::awaitable<void> write_loop(unsigned generation);
+  asio::awaitable<void> keepalive_loop(unsigned generation);
+  asio::awaitable<void> reconnect_loop();
+  void spawn_loops();
+  void adopt(std::unique_ptr<net::transport> transport, std::string received, connection_state::switched done);
+
   void on_frame(frame f);
   void on_protocol_error(std::error_code ec);
   void on_read_error(std::error_code ec);
+  void lose(std::error_code reason);
+  void queue_frame(const frame& f);
   void queue_close(const close_frame& f);
-  void deliver(frame f);
+  void deliver(event e);
   void end(std::error_code reason) noexcept;
-  bool receive_queue_full() const noexcept { return inbox_.size() >= options_.receive_queue_frames; }
+  bool receive_queue_full() const noexcept;
 
+  asio::any_io_executor executor_;
   std::unique_ptr<net::transport> transport_;
   websocket_options options_;
   std::string protocol_;
+  std::optional<reconnect_plan> plan_;
   ws::decoder decoder_;
   ws::encoder encoder_;
 
   phase phase_ = phase::open;
+  unsigned generation_ = 0;
   bool close_queued_ = false;
   bool close_received_ = false;
   std::error_code end_reason_;
+  std::error_code down_reason_;
   asio::steady_timer closing_timer_;
+  asio::steady_timer keepalive_timer_;
+  asio::steady_timer retry_timer_;
+  std::chrono::steady_clock::time_point last_received_;
 
   std::string read_buffer_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
 
-  std::deque<frame> inbox_;
+  std::deque<event> inbox_;
+  std::size_t inbox_bytes_ = 0;
   notifier inbox_filled_;
   notifier inbox_drained_;
 
   std::string outbox_;   // encoded frames waiting for the writer
+  std::size_t outbox_frames_ = 0;
   std::string writing_;  // the batch being written
+  std::size_t writing_frames_ = 0;
   notifier outbox_filled_;
-  notifier outbox_drained_;
+  notifier outbox_drained_;  // also: the session went up, down, or ended
   notifier ended_;
 };
 

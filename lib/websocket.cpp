@@ -29,10 +29,27 @@ websocket::~websocket() {
 
 websocket::executor_type websocket::get_executor() const { return session_->get_executor(); }
 
+asio::awaitable<std::optional<event>> websocket::receive_event() {
+  auto s = session_;
+  if (!s) co_return std::nullopt;  // moved from
+  co_return co_await s->receive_event();
+}
+
 asio::awaitable<std::optional<frame>> websocket::receive() {
   auto s = session_;
   if (!s) co_return std::nullopt;  // moved from
-  co_return co_await s->receive();
+  for (;;) {
+    auto e = co_await s->receive_event();
+    if (!e) co_return std::nullopt;
+    std::optional<frame> f;
+    std::visit(
+        [&](auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (!std::is_same_v<T, down> && !std::is_same_v<T, up>) f.emplace(std::move(v));
+        },
+        *e);
+    if (f) co_return f;
+  }
 }
 
 asio::awaitable<void> websocket::send(frame f, std::error_code& ec) {

@@ -19,6 +19,7 @@ enum class error {
   tls_certificate_expired,   ///< The server's certificate (or one in its chain) has expired or is not yet valid.
   tls_certificate_invalid,   ///< The server's certificate failed verification for another reason.
   tls_ca_file_unreadable,    ///< connection_options::tls_ca_file could not be loaded.
+  tls_over_unix_socket,      ///< A wss:// or https:// URL with unix_socket_path: TLS over Unix sockets is not supported.
 
   // HTTP/1.1.
   invalid_request,           ///< A method, target, header name or value holds characters HTTP does not allow.
@@ -63,6 +64,9 @@ enum class error {
   session_ended,             ///< The session has ended; nothing more can be sent.
   closing_timeout,           ///< The peer did not complete the close handshake within closing_timeout.
   closed_without_handshake,  ///< The peer closed the connection without a close handshake.
+  pong_timeout,              ///< A keepalive ping got no answer within pong_timeout: the peer is presumed dead.
+  connection_down,           ///< The connection is down and being re-established (retry policy); nothing was sent.
+  reconnect_refused,         ///< On reconnecting, the server refused the upgrade.
 
   // Frames the user asked to send.
   invalid_frame_to_send,     ///< A control frame over 125 bytes, a close code not allowed on the wire, or a close reason too long.

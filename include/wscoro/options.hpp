@@ -25,6 +25,26 @@ namespace wscoro {
 
 enum class http_version { http_1_0, http_1_1 };
 
+/// When and how often a websocket re-opens its connection after an
+/// unexpected loss (reset, EOF without a close handshake, a failed write,
+/// pong_timeout). A deliberate close, a close started by the server, or a
+/// protocol error never reconnects. Gun's defaults are 5 attempts, 5 s apart.
+struct retry_policy {
+  retry_policy() = default;
+
+  /// Attempts after each loss; 0 never reconnects.
+  unsigned attempts = 0;
+  /// Wait before the first attempt.
+  std::chrono::milliseconds initial_delay{std::chrono::seconds(1)};
+  /// Each further wait is the previous one times this.
+  double backoff = 2.0;
+  /// No wait is longer than this.
+  std::chrono::milliseconds max_delay{std::chrono::seconds(30)};
+  /// Each wait varies at random by up to this fraction, either way, so that
+  /// many clients do not return at the same instant.
+  double jitter = 0.2;
+};
+
 /// Options of connection::open: how to reach the server and speak HTTP to it.
 struct connection_options {
   connection_options() = default;
@@ -56,6 +76,11 @@ struct connection_options {
   /// Turns off certificate and host name verification. Anyone on the path
   /// can then read and change the traffic: for tests only.
   bool insecure_skip_tls_verification = false;
+
+  /// Connect to this Unix domain socket instead of resolving the URL's host
+  /// (Gun's open_unix). The URL still gives the Host header and the target;
+  /// its scheme must be ws:// or http://.
+  std::string unix_socket_path;
 };
 
 /// Options of connection::ws_upgrade and of the websocket it gives.
@@ -79,10 +104,27 @@ struct websocket_options {
   bool silence_pings = false;
   /// How many received frames may wait for receive() before the session
   /// stops reading from the socket (TCP flow control then slows the server).
+  /// Gun calls this `flow`.
   std::size_t receive_queue_frames = 1024;
+  /// The same limit in payload bytes: reading stops while this much waits
+  /// (one message larger than this is still delivered whole).
+  std::size_t receive_queue_bytes = 16 * 1024 * 1024;
   /// How many bytes of encoded frames may wait to be written before send()
   /// waits for the socket to drain.
   std::size_t send_queue_bytes = 4 * 1024 * 1024;
+
+  /// After this long without receiving anything, send a ping; zero never pings.
+  std::chrono::milliseconds keepalive{0};
+  /// After a keepalive ping, how long the peer has to send anything (its
+  /// pong, or any frame) before the connection is declared lost
+  /// (error::pong_timeout); zero only pings.
+  std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
+
+  /// Reconnection after an unexpected loss. While the connection is down,
+  /// send() fails with error::connection_down, or waits for it to come back
+  /// when send_waits_while_down is set.
+  retry_policy retry;
+  bool send_waits_while_down = false;
 };
 
 }  // namespace wscoro

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "wscoro/event.hpp"
 #include "wscoro/frame.hpp"
 
 namespace wscoro {
@@ -44,6 +45,11 @@ class websocket {
   /// frame received before has been returned; error() then says why.
   asio::awaitable<std::optional<frame>> receive();
 
+  /// As receive(), and also the down and up transitions of a session that
+  /// reconnects after a loss (retry policy), in order with the frames.
+  /// receive() skips those transitions.
+  asio::awaitable<std::optional<event>> receive_event();
+
   /// Queues one frame for sending. Sending a close_frame is a deliberate
   /// close: the session then ends after the close handshake.
   /// Completes once the frame is queued; waits while more than
@@ -68,14 +74,15 @@ class websocket {
   asio::awaitable<void> close(std::uint16_t code, std::string reason, std::error_code& ec);
 
   /// True until the session has ended (the close handshake completed, the
-  /// connection was lost, or a protocol error closed it).
+  /// connection was lost for good, or a protocol error closed it); also
+  /// while a lost connection is being re-established.
   bool is_open() const noexcept;
 
   /// Why the session ended: empty after a completed close handshake, else
   /// the protocol error, timeout or transport failure that ended it.
   std::error_code error() const noexcept;
 
-  /// The subprotocol the server selected, or empty.
+  /// The subprotocol the server selected (at the latest upgrade), or empty.
   const std::string& protocol() const noexcept;
 
   explicit websocket(std::shared_ptr<detail::session> s) noexcept;

@@ -3,6 +3,7 @@
 
 #include "wscoro/connection.hpp"
 #include "wscoro/error.hpp"
+#include "wscoro/event.hpp"
 #include "wscoro/frame.hpp"
 #include "wscoro/http.hpp"
 #include "wscoro/options.hpp"

@@ -66,8 +66,10 @@ struct parser_callbacks {
     if (status >= 100 && status < 200 && status != 101) return HPE_OK;  // informational: another head follows
     s.done_ = true;
     s.keep_alive_ = llhttp_should_keep_alive(p) != 0;
-    // After a 101 llhttp pauses by itself; otherwise stop at the message end.
-    return status == 101 ? HPE_OK : HPE_PAUSED;
+    // Stop at the message end. llhttp pauses by itself after a 101 only when
+    // it also saw Upgrade and Connection: upgrade; without them it would
+    // parse the upgraded protocol's bytes as a next response.
+    return HPE_PAUSED;
   }
 };
 

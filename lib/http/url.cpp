@@ -37,6 +37,9 @@ std::error_code parse_url(std::string_view text, url& out) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return error::invalid_url;
     host = authority.substr(1, close - 1);
+    // Brackets hold an IPv6 address, and only that.
+    if (host.find(':') == std::string_view::npos || host.find('[') != std::string_view::npos)
+      return error::invalid_url;
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return error::invalid_url;
@@ -46,6 +49,8 @@ std::error_code parse_url(std::string_view text, url& out) {
     const auto colon = authority.rfind(':');
     host = authority.substr(0, colon);
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    // A name or IPv4 address: an IPv6 address must be in brackets.
+    if (host.find_first_of(":[]") != std::string_view::npos) return error::invalid_url;
   }
   if (host.empty()) return error::invalid_url;
   for (char c : host)

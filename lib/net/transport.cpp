@@ -19,19 +19,27 @@ using asio::use_awaitable;
 
 transport::transport(tcp_socket socket) : stream_(std::in_place_type<tcp_socket>, std::move(socket)) {}
 
+transport::transport(unix_socket socket) : stream_(std::in_place_type<unix_socket>, std::move(socket)) {}
+
 transport::transport(tcp_socket socket, std::shared_ptr<asio::ssl::context> context)
     : context_(std::move(context)), stream_(std::in_place_type<tls_stream>, std::move(socket), *context_) {}
 
-asio::any_io_executor transport::get_executor() { return lowest_layer().get_executor(); }
+namespace {
 
-transport::tcp_socket& transport::lowest_layer() noexcept {
-  if (auto* s = std::get_if<tls_stream>(&stream_)) return s->next_layer();
-  return std::get<tcp_socket>(stream_);
+// The socket under any of the streams.
+template <class Stream>
+auto& socket_of(Stream& s) noexcept {
+  if constexpr (std::is_same_v<std::decay_t<Stream>, transport::tls_stream>) {
+    return s.next_layer();
+  } else {
+    return s;
+  }
 }
 
-const transport::tcp_socket& transport::lowest_layer() const noexcept {
-  if (const auto* s = std::get_if<tls_stream>(&stream_)) return s->next_layer();
-  return std::get<tcp_socket>(stream_);
+}  // namespace
+
+asio::any_io_executor transport::get_executor() {
+  return std::visit([](auto& s) { return socket_of(s).get_executor(); }, stream_);
 }
 
 asio::awaitable<std::size_t> transport::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
@@ -47,14 +55,20 @@ asio::awaitable<void> transport::write(asio::const_buffer buffer, std::error_cod
 }
 
 void transport::close() noexcept {
-  std::error_code ignored;
-  auto& socket = lowest_layer();
-  if (!socket.is_open()) return;
-  socket.shutdown(tcp_socket::shutdown_both, ignored);
-  socket.close(ignored);
+  std::visit(
+      [](auto& s) {
+        auto& socket = socket_of(s);
+        if (!socket.is_open()) return;
+        std::error_code ignored;
+        socket.shutdown(asio::socket_base::shutdown_both, ignored);
+        socket.close(ignored);
+      },
+      stream_);
 }
 
-bool transport::is_open() const noexcept { return lowest_layer().is_open(); }
+bool transport::is_open() const noexcept {
+  return std::visit([](const auto& s) { return socket_of(s).is_open(); }, stream_);
+}
 
 namespace {
 
@@ -129,6 +143,22 @@ asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, co
                                                     const connection_options& options,
                                                     std::error_code& ec) {
   ec = {};
+  if (!options.unix_socket_path.empty()) {
+    if (url.tls) {
+      ec = error::tls_over_unix_socket;
+      co_return nullptr;
+    }
+    transport::unix_socket socket(ex);
+    deadline timeout(ex, options.connect_timeout, [&socket] {
+      std::error_code ignored;
+      socket.close(ignored);
+    });
+    co_await socket.async_connect(asio::local::stream_protocol::endpoint(options.unix_socket_path),
+                                  redirect_error(use_awaitable, ec));
+    if (timeout.expired()) ec = error::connect_timeout;
+    if (ec) co_return nullptr;
+    co_return std::make_unique<transport>(std::move(socket));
+  }
   asio::ip::tcp::resolver resolver(ex);
   transport::tcp_socket socket(ex);
   {

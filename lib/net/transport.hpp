@@ -1,10 +1,12 @@
-// The byte stream under a connection: plain TCP or TLS over TCP.
+// The byte stream under a connection: plain TCP, TLS over TCP, or a Unix
+// domain socket.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
 #include <memory>
@@ -20,8 +22,10 @@ class transport {
  public:
   using tcp_socket = asio::ip::tcp::socket;
   using tls_stream = asio::ssl::stream<tcp_socket>;
+  using unix_socket = asio::local::stream_protocol::socket;
 
   explicit transport(tcp_socket socket);
+  explicit transport(unix_socket socket);
   transport(tcp_socket socket, std::shared_ptr<asio::ssl::context> context);
 
   asio::any_io_executor get_executor();
@@ -39,15 +43,13 @@ class transport {
   tls_stream* tls() noexcept { return std::get_if<tls_stream>(&stream_); }
 
  private:
-  tcp_socket& lowest_layer() noexcept;
-  const tcp_socket& lowest_layer() const noexcept;
-
   std::shared_ptr<asio::ssl::context> context_;  // outlives the TLS stream using it
-  std::variant<tcp_socket, tls_stream> stream_;
+  std::variant<tcp_socket, tls_stream, unix_socket> stream_;
 };
 
-/// Resolves the URL's host, connects (connect_timeout) and, for a TLS
-/// URL, completes the handshake with verification (tls_handshake_timeout).
+/// Resolves the URL's host and connects (or connects to unix_socket_path),
+/// within connect_timeout; for a TLS URL, completes the handshake with
+/// verification (tls_handshake_timeout).
 asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
                                                     const connection_options& options,
                                                     std::error_code& ec);
