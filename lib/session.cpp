@@ -260,13 +260,31 @@ void session::on_frame(frame f) {
   deliver(as_event(std::move(f)));
 }
 
+// The violation takes effect in order: messages that arrived before it stay
+// deliverable and answerable, and the close (1002, 1007 or 1009) goes out
+// once the application asks for more than they were, or after
+// closing_timeout at the latest.
 void session::on_protocol_error(std::error_code ec) {
   end_reason_ = ec;
-  if (!close_queued_) queue_close(close_frame(ws::close_code_for(ec)));
+  failing_ = true;
+  inbox_filled_.notify();  // a receiver already waiting on an empty queue fails it now
+  if (options_.closing_timeout.count() <= 0) return;
+  closing_timer_.expires_after(options_.closing_timeout);
+  closing_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->fail_connection();
+  });
+}
+
+void session::fail_connection() {
+  if (phase_ == phase::open && !close_queued_) queue_close(close_frame(ws::close_code_for(end_reason_)));
 }
 
 void session::on_read_error(std::error_code ec) {
   if (phase_ == phase::ended) return;
+  if (failing_) {
+    end(end_reason_);
+    return;
+  }
   if (ec == asio::error::eof) {
     // A clean end once close frames went both ways, else an abrupt one.
     if (close_received_) {
@@ -287,7 +305,7 @@ void session::on_read_error(std::error_code ec) {
 
 // An unexpected loss: reconnect when a plan allows it, else the end.
 void session::lose(std::error_code reason) {
-  if (phase_ != phase::open || !plan_) {
+  if (phase_ != phase::open || !plan_ || failing_) {
     end(reason);
     return;
   }
@@ -356,7 +374,10 @@ void session::end(std::error_code reason) noexcept {
 void session::abandon() noexcept { end(error::session_ended); }
 
 asio::awaitable<std::optional<event>> session::receive_event() {
-  while (inbox_.empty() && phase_ != phase::ended) co_await inbox_filled_.wait();
+  while (inbox_.empty() && phase_ != phase::ended) {
+    if (failing_) fail_connection();
+    co_await inbox_filled_.wait();
+  }
   if (inbox_.empty()) co_return std::nullopt;
   const bool was_full = receive_queue_full();
   event e = std::move(inbox_.front());

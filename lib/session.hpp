@@ -65,6 +65,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_frame(frame f);
   void on_protocol_error(std::error_code ec);
+  void fail_connection();
   void on_read_error(std::error_code ec);
   void lose(std::error_code reason);
   void queue_frame(const frame& f);
@@ -85,6 +86,7 @@ class session : public std::enable_shared_from_this<session> {
   unsigned generation_ = 0;
   bool close_queued_ = false;
   bool close_received_ = false;
+  bool failing_ = false;  // a protocol violation arrived; its close waits until earlier frames are consumed
   std::error_code end_reason_;
   std::error_code down_reason_;
   asio::steady_timer closing_timer_;

@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "async.hpp"
+#include "lifecycle_util.hpp"
 #include "scripted_peer.hpp"
 #include "wscoro/wscoro.hpp"
 
@@ -16,15 +17,6 @@ using namespace wscoro::test;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using namespace std::chrono_literals;
-
-namespace {
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-}  // namespace
 
 TEST_CASE("cancellation: a receive cancelled by a timer loses no frame; the session stays usable") {
   run_async([](asio::any_io_executor ex) -> awaitable<void> {
