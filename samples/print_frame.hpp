@@ -1,6 +1,7 @@
-// How the samples print a received frame: one line each.
+// How the samples print a received frame or event: one line each.
 #pragma once
 
+#include <wscoro/event.hpp>
 #include <wscoro/frame.hpp>
 
 #include <string>
@@ -28,6 +29,22 @@ inline std::string describe(const wscoro::frame& f) {
     }
   };
   return std::visit(visitor{}, f);
+}
+
+/// Frames as above; the transitions of a reconnecting session too.
+inline std::string describe(const wscoro::event& e) {
+  if (const auto* d = std::get_if<wscoro::down>(&e))
+    return "down: " + d->reason.message() + " (" + std::to_string(d->unsent_frames) + " frames unsent)";
+  if (const auto* u = std::get_if<wscoro::up>(&e))
+    return "up again" + (u->protocol.empty() ? std::string() : "; subprotocol " + u->protocol);
+  std::string out;
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (!std::is_same_v<T, wscoro::down> && !std::is_same_v<T, wscoro::up>) out = describe(wscoro::frame(v));
+      },
+      e);
+  return out;
 }
 
 }  // namespace samples

@@ -124,3 +124,32 @@ TEST_CASE("sample wscat: stdin lines go out as text, frames are printed, EOF clo
                                     close_frame(1000)};
   CHECK(received == expected);
 }
+
+TEST_CASE("sample reconnect: survives a dropped connection, prints down and up, ends at the server's close") {
+  std::vector<std::string> greetings;
+  server_thread server([&](scripted_server& s) -> awaitable<void> {
+    auto first = co_await accept_upgrade(s);
+    client_frames from_first;
+    auto hello = co_await from_first.next(first);
+    REQUIRE(hello);
+    greetings.push_back(std::get<text>(*hello).data);
+    first.close();  // the server "crashes"
+    auto second = co_await accept_upgrade(s);
+    client_frames from_second;
+    auto again = co_await from_second.next(second);
+    REQUIRE(again);
+    greetings.push_back(std::get<text>(*again).data);
+    co_await write_all(second, server_frame(close_frame(1001, "restarting for good")));
+    co_await frames_until_close(second, close_frame(1001));
+  });
+  child_process reconnect({WSCORO_SAMPLE_RECONNECT, server.url("/live")});
+  const std::string printed = reconnect.read_all(20s);
+  CHECK(reconnect.wait_exit(20s) == 0);
+  server.join();
+  CHECK(printed ==
+        "up\n"
+        "down: the peer closed the connection without a Websocket close handshake (0 frames unsent)\n"
+        "up again\n"
+        "close: 1001 restarting for good\n");
+  CHECK(greetings == std::vector<std::string>{"hello", "hello again"});
+}
