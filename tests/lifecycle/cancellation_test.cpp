@@ -121,3 +121,47 @@ TEST_CASE("cancellation: a send waiting for queue space, cancelled, queues nothi
     co_await join(peer);
   });
 }
+
+TEST_CASE("cancellation: a cancelled close still ends the session, within closing_timeout") {
+  run_async([](asio::any_io_executor ex) -> awaitable<void> {
+    scripted_server server(ex);
+    auto script = [&]() -> awaitable<void> {
+      auto s = co_await accept_upgrade(server);
+      co_await wait_for_eof(s);  // never answers the close
+    };
+    auto peer = spawn(ex, script());
+    auto conn = co_await connection::open(ex, server.url());
+    websocket_options options;
+    options.closing_timeout = 300ms;
+    auto r = co_await conn.ws_upgrade("/", {}, options);
+    auto& ws = std::get<upgraded>(r).socket;
+    const auto start = std::chrono::steady_clock::now();
+    auto closed = co_await (ws.close() || sleep_for(50ms));
+    CHECK(closed.index() == 1);
+    std::error_code ec;
+    co_await ws.send(text("after close"), ec);
+    CHECK(ec == error::session_ended);
+    CHECK(co_await ws.receive() == std::nullopt);
+    CHECK(ws.error() == error::closing_timeout);
+    CHECK(since(start) < 2s);
+    co_await join(peer);
+  });
+}
+
+TEST_CASE("cancellation: a cancelled open leaves nothing connected") {
+  run_async([](asio::any_io_executor ex) -> awaitable<void> {
+    asio::ip::tcp::acceptor full(ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), false);
+    full.listen(0);
+    std::vector<asio::ip::tcp::socket> fillers;
+    for (int i = 0; i < 8; ++i) {
+      fillers.emplace_back(ex);
+      fillers.back().async_connect(full.local_endpoint(), [](std::error_code) {});
+    }
+    co_await sleep_for(100ms);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = co_await (connection::open(ex, "ws://127.0.0.1:" + std::to_string(full.local_endpoint().port())) ||
+                       sleep_for(100ms));
+    CHECK(r.index() == 1);
+    CHECK(since(start) < 2s);
+  });
+}
