@@ -8,6 +8,7 @@
 
 #include "print_frame.hpp"
 #include "run_main.hpp"
+#include "upgraded_or_report.hpp"
 
 asio::awaitable<int> demo(asio::any_io_executor ex, std::string url) {
   auto conn = co_await wscoro::connection::open(ex, url);
@@ -15,18 +16,11 @@ asio::awaitable<int> demo(asio::any_io_executor ex, std::string url) {
   const wscoro::fields headers{{"sec-websocket-protocol", "chat"}};
   auto result = co_await conn.ws_upgrade("/echo", headers);
 
-  if (auto* r = std::get_if<wscoro::refused>(&result)) {
-    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n" << r->response.body;
-    co_return 1;
-  }
-  if (auto* f = std::get_if<wscoro::failed>(&result)) {
-    std::cerr << "upgrade failed: " << f->error.message() << "\n";
-    co_return 1;
-  }
-  auto& up = std::get<wscoro::upgraded>(result);
-  std::cout << "upgraded; subprotocol: " << (up.protocol.empty() ? "(none)" : up.protocol) << "\n";
+  auto* up = samples::upgraded_or_report(result);
+  if (!up) co_return 2;
+  std::cout << "upgraded; subprotocol: " << (up->protocol.empty() ? "(none)" : up->protocol) << "\n";
 
-  auto& ws = up.socket;
+  auto& ws = up->socket;
   co_await ws.send(wscoro::text{"Hello, wscoro!"});
   co_await ws.send(wscoro::binary{std::string("\x00\x01\x02\xff", 4)});
   co_await ws.send(wscoro::ping{"are you there?"});

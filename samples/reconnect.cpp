@@ -9,6 +9,7 @@
 
 #include "print_frame.hpp"
 #include "run_main.hpp"
+#include "upgraded_or_report.hpp"
 
 using namespace std::chrono_literals;
 
@@ -27,15 +28,9 @@ asio::awaitable<int> stay_connected(asio::any_io_executor ex, std::string url, s
 
   auto conn = co_await wscoro::connection::open(ex, url, connect);
   auto result = co_await conn.ws_upgrade(conn.target(), {}, options);
-  if (auto* r = std::get_if<wscoro::refused>(&result)) {
-    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n";
-    co_return 2;
-  }
-  if (auto* f = std::get_if<wscoro::failed>(&result)) {
-    std::cerr << "upgrade failed: " << f->error.message() << "\n";
-    co_return 2;
-  }
-  auto& ws = std::get<wscoro::upgraded>(result).socket;
+  auto* up = samples::upgraded_or_report(result);
+  if (!up) co_return 2;
+  auto& ws = up->socket;
   std::cout << "up" << std::endl;
   co_await ws.send(wscoro::text("hello"));
 

@@ -16,6 +16,7 @@
 
 #include "print_frame.hpp"
 #include "run_main.hpp"
+#include "upgraded_or_report.hpp"
 
 // Sends each line of stdin, then closes. A regular file cannot be watched
 // by epoll, so it is read directly.
@@ -46,15 +47,9 @@ asio::awaitable<void> send_lines(asio::any_io_executor ex, wscoro::websocket& ws
 asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
   auto conn = co_await wscoro::connection::open(ex, url);
   auto result = co_await conn.ws_upgrade(conn.target());
-  if (auto* r = std::get_if<wscoro::refused>(&result)) {
-    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n" << r->response.body;
-    co_return 2;
-  }
-  if (auto* f = std::get_if<wscoro::failed>(&result)) {
-    std::cerr << "upgrade failed: " << f->error.message() << "\n";
-    co_return 2;
-  }
-  auto& ws = std::get<wscoro::upgraded>(result).socket;
+  auto* up = samples::upgraded_or_report(result);
+  if (!up) co_return 2;
+  auto& ws = up->socket;
   asio::co_spawn(ex, send_lines(ex, ws), [](std::exception_ptr) {});
   while (auto f = co_await ws.receive()) std::cout << samples::describe(*f) << std::endl;
   if (ws.error()) std::cerr << "session ended: " << ws.error().message() << "\n";

@@ -7,19 +7,14 @@
 #include <iostream>
 
 #include "run_main.hpp"
+#include "upgraded_or_report.hpp"
 
 asio::awaitable<int> echo(asio::any_io_executor ex, std::string url) {
   auto conn = co_await wscoro::connection::open(ex, url);
   auto result = co_await conn.ws_upgrade(conn.target());
-  if (auto* r = std::get_if<wscoro::refused>(&result)) {
-    std::cerr << "refused: " << r->response.status << " " << r->response.reason << "\n";
-    co_return 2;
-  }
-  if (auto* f = std::get_if<wscoro::failed>(&result)) {
-    std::cerr << "upgrade failed: " << f->error.message() << "\n";
-    co_return 2;
-  }
-  auto& ws = std::get<wscoro::upgraded>(result).socket;
+  auto* up = samples::upgraded_or_report(result);
+  if (!up) co_return 2;
+  auto& ws = up->socket;
   while (auto f = co_await ws.receive()) {
     if (std::holds_alternative<wscoro::text>(*f) || std::holds_alternative<wscoro::binary>(*f)) {
       std::error_code ec;

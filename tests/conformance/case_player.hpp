@@ -103,41 +103,6 @@ struct case_result {
   milliseconds elapsed{0};
 };
 
-/// Frames the client sent, decoded in the server role; unlike
-/// test::client_frames its leftover bytes are visible.
-class frame_reader {
- public:
-  frame_reader() : decoder_(ws::role::server, 64 * 1024 * 1024), chunk_(64 * 1024) {}
-
-  asio::awaitable<std::optional<frame>> next(asio::ip::tcp::socket& s) {
-    for (;;) {
-      auto r = decoder_.decode(buffer_);
-      buffer_.erase(0, r.consumed);
-      if (r.error) {
-        error_ = r.error;
-        co_return std::nullopt;
-      }
-      if (r.event) co_return std::move(*r.event);
-      std::error_code ec;
-      auto buf = asio::buffer(chunk_);
-      const std::size_t n = co_await s.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        error_ = ec;
-        co_return std::nullopt;
-      }
-      buffer_.append(chunk_.data(), n);
-    }
-  }
-  std::error_code error() const { return error_; }
-  const std::string& leftover() const { return buffer_; }
-
- private:
-  ws::decoder decoder_;
-  std::string buffer_;
-  std::vector<char> chunk_;
-  std::error_code error_;
-};
-
 std::string escape_bytes(std::string_view bytes, std::size_t max = 48);
 
 class case_player {
@@ -346,7 +311,7 @@ class case_player {
   asio::steady_timer pause_timer_;
   asio::steady_timer linger_timer_;
   std::optional<asio::ip::tcp::socket> socket_;
-  frame_reader reader_;
+  test::client_frames reader_;
   case_result result_;
   std::string url_;
   std::optional<std::chrono::steady_clock::time_point> last_write_;

@@ -1,5 +1,7 @@
 #include "scripted_peer.hpp"
 
+#include <array>
+
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/read_until.hpp>
@@ -77,14 +79,14 @@ asio::awaitable<std::optional<frame>> client_frames::next(tcp::socket& s) {
       co_return std::nullopt;
     }
     if (r.event) co_return std::move(*r.event);
-    char chunk[4096];
+    std::array<char, 64 * 1024> chunk;
     std::error_code ec;
     const std::size_t n = co_await s.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       error_ = ec;
       co_return std::nullopt;
     }
-    buffer_.append(chunk, n);
+    buffer_.append(chunk.data(), n);
   }
 }
 

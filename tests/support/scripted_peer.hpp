@@ -50,6 +50,8 @@ class client_frames {
   client_frames() : decoder_(ws::role::server, 64 * 1024 * 1024) {}
   asio::awaitable<std::optional<frame>> next(asio::ip::tcp::socket& s);
   std::error_code error() const { return error_; }
+  /// Bytes received after the last frame returned, not yet a whole frame.
+  const std::string& leftover() const { return buffer_; }
 
  private:
   ws::decoder decoder_;
