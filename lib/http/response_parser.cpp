@@ -47,7 +47,11 @@ struct parser_callbacks {
     auto& s = self(p);
     s.response_.status = p->status_code;
     s.response_.version_minor = p->http_minor;
-    return s.head_request_ ? 1 : 0;  // 1: this response has no body
+    // 1: this response has no body. Neither has a 1xx (RFC 9110 15.2),
+    // whatever Content-Length or Transfer-Encoding it names, which llhttp
+    // would otherwise read, after a 101 from the upgraded protocol's bytes.
+    const bool informational = p->status_code >= 100 && p->status_code < 200;
+    return s.head_request_ || informational ? 1 : 0;
   }
 
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
