@@ -323,3 +323,21 @@ TEST_CASE("unix sockets: the Node ws server too, and TLS over a Unix socket is r
   server.reset();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("reconnect: a close started by a real server (Python and Node) ends the session for good, retry policy on") {
+  for (bool node : {false, true}) {
+    CAPTURE(node);
+    auto server = node ? start_node_peer() : start_python_peer({"--no-compression"});
+    run_async([&](asio::any_io_executor ex) -> awaitable<void> {
+      auto conn = co_await connection::open(ex, "ws://127.0.0.1:" + std::to_string(server->port));
+      auto r = co_await conn.ws_upgrade("/close?code=4001&reason=bye", {}, retrying());
+      auto& ws = std::get<upgraded>(r).socket;
+      auto events = co_await events_until_end(ws);
+      CHECK(events == std::vector<event>{close_frame(4001, "bye")});
+      co_await sleep_for(300ms);  // time enough for a (wrong) reconnect attempt
+      CHECK_FALSE(ws.is_open());
+      CHECK(co_await ws.receive_event() == std::nullopt);
+      CHECK_FALSE(ws.error());
+    });
+  }
+}
