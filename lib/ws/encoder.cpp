@@ -47,13 +47,11 @@ void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::s
   h.length = payload.size();
   h.masked = role_ == role::client;
   if (h.masked) h.key = keys_.next();
-  const std::size_t start = out.size();
-  out.resize(start + max_header_size + payload.size());
-  const std::size_t header_size = encode_header(h, out.data() + start);
-  char* body = out.data() + start + header_size;
-  payload.copy(body, payload.size());
-  if (h.masked) apply_mask(body, payload.size(), h.key);
-  out.resize(start + header_size + payload.size());
+  char header[max_header_size];
+  out.append(header, encode_header(h, header));
+  const std::size_t body = out.size();
+  out.append(payload);
+  if (h.masked) apply_mask(out.data() + body, payload.size(), h.key);
 }
 
 void encoder::encode(const frame& f, std::string& out) {

@@ -767,7 +767,6 @@ TEST_CASE("conformance: summary table") {
     ok += t.ok;
     seconds += t.seconds;
   }
-  out << std::left << std::setw(22) << "9 Limits" << " | skipped (wsecho keeps the default 64 MiB max_message_size)\n";
   out << std::left << std::setw(22) << "total" << " | " << std::right << std::setw(5) << cases << " | "
       << std::setw(9) << ok << " | " << std::setw(6) << (cases - ok) << " | " << std::setw(7) << std::fixed
       << std::setprecision(1) << seconds << "\n";
