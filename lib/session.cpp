@@ -12,7 +12,11 @@
 namespace wscoro::detail {
 namespace {
 
-constexpr std::size_t read_buffer_size = 64 * 1024;
+// The read buffer starts small, so that idle connections stay cheap, and
+// doubles whenever a read fills it, up to a size that amortises syscalls
+// for bulk transfers.
+constexpr std::size_t initial_read_buffer = 4 * 1024;
+constexpr std::size_t largest_read_buffer = 256 * 1024;
 
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
 constexpr std::string_view keepalive_payload = "wscoro-keepalive";
@@ -69,7 +73,7 @@ session::session(std::unique_ptr<net::transport> transport, std::string received
   if (options_.receive_queue_frames == 0) options_.receive_queue_frames = 1;
   read_buffer_ = std::move(received);
   read_end_ = read_buffer_.size();
-  read_buffer_.resize(std::max(read_buffer_size, read_end_));
+  read_buffer_.resize(std::max(initial_read_buffer, read_end_));
 }
 
 void session::start() { spawn_loops(); }
@@ -122,6 +126,8 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
     }
     last_received_ = std::chrono::steady_clock::now();
     read_end_ += n;
+    if (read_end_ == read_buffer_.size() && read_buffer_.size() < largest_read_buffer)
+      read_buffer_.resize(read_buffer_.size() * 2);
   }
 }
 
@@ -223,7 +229,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
   read_buffer_ = std::move(received);
   read_begin_ = 0;
   read_end_ = read_buffer_.size();
-  read_buffer_.resize(std::max(read_buffer_size, read_end_));
+  read_buffer_.resize(std::max(initial_read_buffer, read_end_));
   outbox_.clear();
   outbox_frames_ = 0;
   writing_.clear();
