@@ -71,7 +71,12 @@ session::session(std::unique_ptr<net::transport> transport, std::string received
       outbox_drained_(executor_),
       ended_(executor_) {
   if (options_.receive_queue_frames == 0) options_.receive_queue_frames = 1;
+  reset_read_buffer(std::move(received));
+}
+
+void session::reset_read_buffer(std::string received) {
   read_buffer_ = std::move(received);
+  read_begin_ = 0;
   read_end_ = read_buffer_.size();
   read_buffer_.resize(std::max(initial_read_buffer, read_end_));
 }
@@ -226,10 +231,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
                     connection_state::switched done) {
   transport_ = std::move(transport);
   decoder_ = ws::decoder(ws::role::client, options_.max_message_size);
-  read_buffer_ = std::move(received);
-  read_begin_ = 0;
-  read_end_ = read_buffer_.size();
-  read_buffer_.resize(std::max(initial_read_buffer, read_end_));
+  reset_read_buffer(std::move(received));
   outbox_.clear();
   outbox_frames_ = 0;
   writing_.clear();

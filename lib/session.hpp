@@ -62,6 +62,8 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<void> reconnect_loop();
   void spawn_loops();
   void adopt(std::unique_ptr<net::transport> transport, std::string received, connection_state::switched done);
+  /// Starts reading anew from `received`, the bytes that followed a 101.
+  void reset_read_buffer(std::string received);
 
   void on_frame(frame f);
   void on_protocol_error(std::error_code ec);
