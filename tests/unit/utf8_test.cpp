@@ -77,3 +77,59 @@ TEST_CASE("utf8: a non-ASCII byte after a long ASCII run is still checked") {
     CHECK_FALSE(is_valid_utf8(s + "\xff" + std::string(40, 'b')));
   }
 }
+
+namespace {
+
+// How many leading bytes of `s` a validator fed one byte at a time accepts:
+// single bytes never reach the 64-byte block path, so this is the byte state
+// machine's verdict, to hold the block path against.
+std::size_t accepted_byte_by_byte(const std::string& s, bool& complete) {
+  utf8_validator v;
+  std::size_t n = 0;
+  while (n < s.size() && v.feed(std::string_view(s).substr(n, 1))) ++n;
+  complete = v.complete();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("utf8: the 64-byte block path agrees with the byte state machine on long mixed text") {
+  // Characters of every length and every boundary code point, plus single
+  // corruptions at every kind of position, in texts of 64 to 4 KiB.
+  const std::string pieces[] = {
+      "a", "~", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+      "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"};
+  const char bad_bytes[] = {'\x80', '\xbf', '\xc0', '\xc1', '\xe0', '\xed', '\xf0', '\xf4', '\xf5', '\xff', 'A'};
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const std::size_t target = 64 + next() % 4032;
+    const bool ascii_runs = round % 3 == 0;  // long ASCII stretches between characters
+    while (text.size() < target) {
+      text += pieces[next() % std::size(pieces)];
+      if (ascii_runs && next() % 8 == 0) text.append(next() % 200, 'x');
+    }
+    if (round % 2 == 1) text[next() % text.size()] = bad_bytes[next() % std::size(bad_bytes)];
+
+    bool complete = false;
+    const std::size_t good = accepted_byte_by_byte(text, complete);
+    const bool valid = good == text.size() && complete;
+    CAPTURE(round);
+    CHECK(is_valid_utf8(text) == valid);
+
+    // In two pieces cut anywhere: the first piece fails exactly when it holds the first bad byte.
+    const std::size_t cut = next() % text.size();
+    utf8_validator v;
+    const bool first_ok = v.feed(std::string_view(text).substr(0, cut));
+    CHECK(first_ok == (good >= cut));
+    if (first_ok) {
+      const bool second_ok = v.feed(std::string_view(text).substr(cut));
+      CHECK(second_ok == (good == text.size()));
+      if (second_ok) CHECK(v.complete() == complete);
+    }
+  }
+}
