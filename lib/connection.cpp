@@ -188,9 +188,14 @@ asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, field
   auto& done = std::get<detail::connection_state::switched>(outcome);
 
   state->upgraded = true;
-  std::optional<detail::reconnect_plan> plan;
-  if (options.retry.attempts > 0)
-    plan = detail::reconnect_plan{state->url, state->options, std::move(target), std::move(extra)};
+  std::unique_ptr<detail::reconnect_plan> plan;
+  if (options.retry.attempts > 0) {
+    plan = std::make_unique<detail::reconnect_plan>();
+    plan->url = state->url;
+    plan->connection = state->options;
+    plan->target = std::move(target);
+    plan->extra = std::move(extra);
+  }
   auto s = std::make_shared<detail::session>(std::move(state->transport), std::move(state->received),
                                              std::move(options), done.protocol, std::move(plan));
   s->start();

@@ -7,22 +7,32 @@
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <memory>
 
 namespace wscoro::detail {
 
 class notifier {
  public:
-  explicit notifier(const asio::any_io_executor& ex) : timer_(ex, asio::steady_timer::time_point::max()) {}
+  /// `executor` must outlive the notifier (it is the owner's).
+  explicit notifier(const asio::any_io_executor& executor) noexcept : executor_(&executor) {}
 
+  /// Completes at the next notify(). Asio's per-operation cancellation ends
+  /// the wait early, as for any timer wait.
   asio::awaitable<void> wait() {
-    std::error_code ignored;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    // The timer is made at the first wait: most notifiers of a connection
+    // are never waited on, and an idle connection should cost little.
+    if (!timer_) timer_ = std::make_unique<asio::steady_timer>(*executor_, asio::steady_timer::time_point::max());
+    return timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
   }
 
-  void notify() noexcept { timer_.cancel(); }
+  void notify() noexcept {
+    if (timer_) timer_->cancel();
+  }
 
  private:
-  asio::steady_timer timer_;  // never expires; cancel() is the signal
+  const asio::any_io_executor* executor_;
+  std::unique_ptr<asio::steady_timer> timer_;  // never expires; cancel() is the signal
+  std::error_code ignored_;                    // a wait ends the same way, woken or cancelled
 };
 
 }  // namespace wscoro::detail

@@ -15,7 +15,7 @@ namespace {
 // The read buffer starts small, so that idle connections stay cheap, and
 // doubles whenever a read fills it, up to a size that amortises syscalls
 // for bulk transfers.
-constexpr std::size_t initial_read_buffer = 4 * 1024;
+constexpr std::size_t initial_read_buffer = 512;
 constexpr std::size_t largest_read_buffer = 256 * 1024;
 
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
@@ -53,7 +53,7 @@ std::chrono::milliseconds jittered(std::chrono::duration<double, std::milli> del
 }  // namespace
 
 session::session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-                 std::string protocol, std::optional<reconnect_plan> plan)
+                 std::string protocol, std::unique_ptr<reconnect_plan> plan)
     : executor_(transport->get_executor()),
       transport_(std::move(transport)),
       options_(std::move(options)),
@@ -61,9 +61,6 @@ session::session(std::unique_ptr<net::transport> transport, std::string received
       plan_(std::move(plan)),
       decoder_(ws::role::client, options_.max_message_size),
       encoder_(ws::role::client),
-      closing_timer_(executor_),
-      keepalive_timer_(executor_),
-      retry_timer_(executor_),
       last_received_(std::chrono::steady_clock::now()),
       inbox_filled_(executor_),
       inbox_drained_(executor_),
@@ -168,8 +165,8 @@ asio::awaitable<void> session::keepalive_loop(unsigned generation) {
   while (current()) {
     const auto quiet_until = last_received_ + options_.keepalive;
     if (std::chrono::steady_clock::now() < quiet_until) {
-      keepalive_timer_.expires_at(quiet_until);
-      co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      timer(keepalive_timer_).expires_at(quiet_until);
+      co_await keepalive_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       continue;
     }
     // Silent for `keepalive`: ping, and give the peer pong_timeout to show life.
@@ -179,8 +176,8 @@ asio::awaitable<void> session::keepalive_loop(unsigned generation) {
       last_received_ = pinged_at;  // only ping, once per keepalive interval
       continue;
     }
-    keepalive_timer_.expires_after(options_.pong_timeout);
-    co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    timer(keepalive_timer_).expires_after(options_.pong_timeout);
+    co_await keepalive_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     if (!current()) co_return;
     if (last_received_ < pinged_at) {
       lose(error::pong_timeout);
@@ -196,8 +193,8 @@ asio::awaitable<void> session::reconnect_loop() {
   std::error_code last = down_reason_;
   for (unsigned attempt = 0; attempt < retry.attempts; ++attempt) {
     std::error_code ignored;
-    retry_timer_.expires_after(jittered(delay, retry.jitter));
-    co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    timer(retry_timer_).expires_after(jittered(delay, retry.jitter));
+    co_await retry_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     if (phase_ != phase::down) co_return;  // closed or abandoned meanwhile
     delay = std::min<std::chrono::duration<double, std::milli>>(delay * retry.backoff, retry.max_delay);
 
@@ -277,8 +274,8 @@ void session::on_protocol_error(std::error_code ec) {
   failing_ = true;
   inbox_filled_.notify();  // a receiver already waiting on an empty queue fails it now
   if (options_.closing_timeout.count() <= 0) return;
-  closing_timer_.expires_after(options_.closing_timeout);
-  closing_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+  timer(closing_timer_).expires_after(options_.closing_timeout);
+  closing_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) self->fail_connection();
   });
 }
@@ -321,7 +318,7 @@ void session::lose(std::error_code reason) {
   down_reason_ = reason;
   ++generation_;
   transport_->close();
-  keepalive_timer_.cancel();
+  cancel(keepalive_timer_);
   const std::size_t unsent = outbox_frames_ + writing_frames_;
   outbox_.clear();
   outbox_frames_ = 0;
@@ -346,8 +343,8 @@ void session::queue_close(const close_frame& f) {
   close_queued_ = true;
   phase_ = phase::closing;
   if (options_.closing_timeout.count() <= 0) return;
-  closing_timer_.expires_after(options_.closing_timeout);
-  closing_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+  timer(closing_timer_).expires_after(options_.closing_timeout);
+  closing_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
     if (ec || self->phase_ == phase::ended) return;
     // The peer answered our close but kept the connection: close it ourselves.
     self->end(self->close_received_ ? std::error_code{} : std::error_code(error::closing_timeout));
@@ -360,6 +357,15 @@ void session::deliver(event e) {
   inbox_filled_.notify();
 }
 
+asio::steady_timer& session::timer(std::unique_ptr<asio::steady_timer>& slot) {
+  if (!slot) slot = std::make_unique<asio::steady_timer>(executor_);
+  return *slot;
+}
+
+void session::cancel(const std::unique_ptr<asio::steady_timer>& slot) noexcept {
+  if (slot) slot->cancel();
+}
+
 bool session::receive_queue_full() const noexcept {
   return inbox_.size() >= options_.receive_queue_frames || inbox_bytes_ >= options_.receive_queue_bytes;
 }
@@ -369,9 +375,9 @@ void session::end(std::error_code reason) noexcept {
   phase_ = phase::ended;
   if (!end_reason_) end_reason_ = reason;
   transport_->close();
-  closing_timer_.cancel();
-  keepalive_timer_.cancel();
-  retry_timer_.cancel();
+  cancel(closing_timer_);
+  cancel(keepalive_timer_);
+  cancel(retry_timer_);
   inbox_filled_.notify();
   inbox_drained_.notify();
   outbox_filled_.notify();

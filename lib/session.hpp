@@ -7,7 +7,6 @@
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -17,6 +16,7 @@
 #include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
 #include "connection_state.hpp"
+#include "event_queue.hpp"
 #include "net/transport.hpp"
 #include "notifier.hpp"
 #include "ws/decoder.hpp"
@@ -29,7 +29,7 @@ class session : public std::enable_shared_from_this<session> {
   /// `received` holds bytes that arrived after the 101 response. With a
   /// plan, an unexpected loss is followed by reconnect attempts.
   session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-          std::string protocol, std::optional<reconnect_plan> plan);
+          std::string protocol, std::unique_ptr<reconnect_plan> plan);
 
   /// Starts the reader, writer and keepalive loops.
   void start();
@@ -75,12 +75,14 @@ class session : public std::enable_shared_from_this<session> {
   void deliver(event e);
   void end(std::error_code reason) noexcept;
   bool receive_queue_full() const noexcept;
+  asio::steady_timer& timer(std::unique_ptr<asio::steady_timer>& slot);
+  static void cancel(const std::unique_ptr<asio::steady_timer>& slot) noexcept;
 
   asio::any_io_executor executor_;
   std::unique_ptr<net::transport> transport_;
   websocket_options options_;
   std::string protocol_;
-  std::optional<reconnect_plan> plan_;
+  std::unique_ptr<reconnect_plan> plan_;  // null: never reconnects
   ws::decoder decoder_;
   ws::encoder encoder_;
 
@@ -91,16 +93,18 @@ class session : public std::enable_shared_from_this<session> {
   bool failing_ = false;  // a protocol violation arrived; its close waits until earlier frames are consumed
   std::error_code end_reason_;
   std::error_code down_reason_;
-  asio::steady_timer closing_timer_;
-  asio::steady_timer keepalive_timer_;
-  asio::steady_timer retry_timer_;
+  // Made when first needed: an idle connection without keepalive or retry
+  // configured should not carry timers it never uses.
+  std::unique_ptr<asio::steady_timer> closing_timer_;
+  std::unique_ptr<asio::steady_timer> keepalive_timer_;
+  std::unique_ptr<asio::steady_timer> retry_timer_;
   std::chrono::steady_clock::time_point last_received_;
 
   std::string read_buffer_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
 
-  std::deque<event> inbox_;
+  event_queue inbox_;
   std::size_t inbox_bytes_ = 0;
   notifier inbox_filled_;
   notifier inbox_drained_;

@@ -42,16 +42,34 @@ asio::any_io_executor transport::get_executor() {
   return std::visit([](auto& s) { return socket_of(s).get_executor(); }, stream_);
 }
 
-asio::awaitable<std::size_t> transport::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
-  const std::size_t n = co_await std::visit(
-      [&](auto& s) { return s.async_read_some(buffer, redirect_error(use_awaitable, ec)); }, stream_);
+namespace {
+
+asio::awaitable<std::size_t> read_some_tls(transport::tls_stream& stream, asio::mutable_buffer buffer,
+                                           std::error_code& ec) {
+  const std::size_t n = co_await stream.async_read_some(buffer, redirect_error(use_awaitable, ec));
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
   co_return n;
 }
 
-asio::awaitable<void> transport::write(asio::const_buffer buffer, std::error_code& ec) {
-  co_await std::visit([&](auto& s) { return asio::async_write(s, buffer, redirect_error(use_awaitable, ec)); },
-                      stream_);
+}  // namespace
+
+// Not coroutines themselves: the socket's own awaitable is handed back, so
+// a connection waiting for bytes holds no extra coroutine frame.
+asio::awaitable<std::size_t> transport::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
+  return std::visit(
+      [&](auto& s) -> asio::awaitable<std::size_t> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(s)>, tls_stream>) {
+          return read_some_tls(s, buffer, ec);
+        } else {
+          return s.async_read_some(buffer, redirect_error(use_awaitable, ec));
+        }
+      },
+      stream_);
+}
+
+asio::awaitable<std::size_t> transport::write(asio::const_buffer buffer, std::error_code& ec) {
+  return std::visit(
+      [&](auto& s) { return asio::async_write(s, buffer, redirect_error(use_awaitable, ec)); }, stream_);
 }
 
 void transport::close() noexcept {

@@ -33,8 +33,8 @@ class transport {
   /// Reads what is available (at least one byte). End of stream, also a TLS
   /// stream cut without close_notify after the peer's last byte, is asio::error::eof.
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
-  /// Writes all of `buffer`.
-  asio::awaitable<void> write(asio::const_buffer buffer, std::error_code& ec);
+  /// Writes all of `buffer`; gives how much was written.
+  asio::awaitable<std::size_t> write(asio::const_buffer buffer, std::error_code& ec);
 
   /// Closes at once; pending operations complete with operation_aborted.
   void close() noexcept;

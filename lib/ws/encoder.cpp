@@ -46,7 +46,7 @@ void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::s
   h.raw_opcode = static_cast<std::uint8_t>(op);
   h.length = payload.size();
   h.masked = role_ == role::client;
-  if (h.masked) h.key = keys_.next();
+  if (h.masked) h.key = next_mask_key();
   char header[max_header_size];
   out.append(header, encode_header(h, header));
   const std::size_t body = out.size();

@@ -29,7 +29,6 @@ class encoder {
 
  private:
   role role_;
-  mask_key_source keys_;
 };
 
 }  // namespace wscoro::ws

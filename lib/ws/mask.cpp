@@ -32,15 +32,17 @@ void apply_mask(char* data, std::size_t size, mask_key key, std::size_t offset) 
   for (; i < size; ++i) data[i] = static_cast<char>(data[i] ^ rotated[i & 3]);
 }
 
-mask_key mask_key_source::next() {
-  if (used_ + 4 > pool_.size()) {
-    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1)
+mask_key next_mask_key() {
+  thread_local std::array<unsigned char, 256> pool;
+  thread_local std::size_t used = pool.size();
+  if (used + 4 > pool.size()) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1)
       throw std::runtime_error("wscoro: OpenSSL's RAND_bytes failed to give masking keys");
-    used_ = 0;
+    used = 0;
   }
   mask_key key;
-  std::memcpy(key.data(), pool_.data() + used_, 4);
-  used_ += 4;
+  std::memcpy(key.data(), pool.data() + used, 4);
+  used += 4;
   return key;
 }
 

@@ -13,15 +13,9 @@ using mask_key = std::array<unsigned char, 4>;
 /// within the frame payload, so a payload can be masked in pieces.
 void apply_mask(char* data, std::size_t size, mask_key key, std::size_t offset = 0) noexcept;
 
-/// Unpredictable masking keys (RFC 6455 10.3 asks for a strong source of
-/// entropy), drawn from OpenSSL's CSPRNG a block at a time.
-class mask_key_source {
- public:
-  mask_key next();
-
- private:
-  std::array<unsigned char, 256> pool_{};
-  std::size_t used_ = sizeof(pool_);
-};
+/// An unpredictable masking key (RFC 6455 10.3 asks for a strong source of
+/// entropy), from OpenSSL's CSPRNG. Keys are drawn a block at a time into a
+/// pool per thread, not per connection, so that idle connections stay small.
+mask_key next_mask_key();
 
 }  // namespace wscoro::ws
