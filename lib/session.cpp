@@ -64,7 +64,6 @@ session::session(std::unique_ptr<net::transport> transport, std::string received
       last_received_(std::chrono::steady_clock::now()),
       inbox_filled_(executor_),
       inbox_drained_(executor_),
-      outbox_filled_(executor_),
       outbox_drained_(executor_),
       ended_(executor_) {
   if (options_.receive_queue_frames == 0) options_.receive_queue_frames = 1;
@@ -86,7 +85,6 @@ void session::spawn_loops() {
     if (e) self->end(std::make_error_code(std::errc::not_enough_memory));
   };
   asio::co_spawn(executor_, read_loop(generation_), on_exit);
-  asio::co_spawn(executor_, write_loop(generation_), on_exit);
   if (options_.keepalive.count() > 0) asio::co_spawn(executor_, keepalive_loop(generation_), on_exit);
 }
 
@@ -97,6 +95,7 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
     while (read_begin_ < read_end_ && !decoder_.finished()) {
       // Backpressure: stop decoding (and so reading) while the queue is full.
       if (receive_queue_full()) {
+        flush();  // pongs and a close echo for what was read so far
         co_await inbox_drained_.wait();
         if (!current()) co_return;
         continue;
@@ -118,6 +117,7 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
       read_end_ -= read_begin_;
       read_begin_ = 0;
     }
+    flush();
     std::error_code ec;
     const std::size_t n = co_await transport_->read_some(
         asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_), ec);
@@ -130,31 +130,6 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
     read_end_ += n;
     if (read_end_ == read_buffer_.size() && read_buffer_.size() < largest_read_buffer)
       read_buffer_.resize(read_buffer_.size() * 2);
-  }
-}
-
-asio::awaitable<void> session::write_loop(unsigned generation) {
-  auto self = shared_from_this();
-  for (;;) {
-    while (outbox_.empty() && phase_ != phase::ended && generation_ == generation) co_await outbox_filled_.wait();
-    if (phase_ == phase::ended || generation_ != generation) co_return;
-    // Everything queued so far goes out in one write.
-    writing_.swap(outbox_);
-    writing_frames_ = std::exchange(outbox_frames_, 0);
-    outbox_drained_.notify();
-    std::error_code ec;
-    co_await transport_->write(asio::buffer(writing_), ec);
-    if (generation_ != generation) co_return;
-    writing_.clear();
-    if (ec) {
-      if (phase_ == phase::open) {
-        lose(ec);
-      } else if (phase_ != phase::ended) {
-        end(close_received_ ? std::error_code{} : ec);
-      }
-      co_return;
-    }
-    writing_frames_ = 0;
   }
 }
 
@@ -172,6 +147,7 @@ asio::awaitable<void> session::keepalive_loop(unsigned generation) {
     // Silent for `keepalive`: ping, and give the peer pong_timeout to show life.
     const auto pinged_at = std::chrono::steady_clock::now();
     queue_frame(ping(std::string(keepalive_payload)));
+    flush();
     if (options_.pong_timeout.count() <= 0) {
       last_received_ = pinged_at;  // only ping, once per keepalive interval
       continue;
@@ -281,7 +257,10 @@ void session::on_protocol_error(std::error_code ec) {
 }
 
 void session::fail_connection() {
-  if (phase_ == phase::open && !close_queued_) queue_close(close_frame(ws::close_code_for(end_reason_)));
+  if (phase_ == phase::open && !close_queued_) {
+    queue_close(close_frame(ws::close_code_for(end_reason_)));
+    flush();
+  }
 }
 
 void session::on_read_error(std::error_code ec) {
@@ -324,7 +303,6 @@ void session::lose(std::error_code reason) {
   outbox_frames_ = 0;
   deliver(down(reason, unsent));
   inbox_drained_.notify();
-  outbox_filled_.notify();
   outbox_drained_.notify();
   auto self = shared_from_this();
   asio::co_spawn(executor_, reconnect_loop(), [self](std::exception_ptr e) {
@@ -335,7 +313,37 @@ void session::lose(std::error_code reason) {
 void session::queue_frame(const frame& f) {
   encoder_.encode(f, outbox_);
   ++outbox_frames_;
-  outbox_filled_.notify();
+}
+
+void session::flush() {
+  if (writing_.empty()) start_write();
+}
+
+void session::start_write() {
+  if (phase_ == phase::ended || phase_ == phase::down || outbox_.empty()) return;
+  // Everything queued so far goes out in one write.
+  writing_.swap(outbox_);
+  writing_frames_ = std::exchange(outbox_frames_, 0);
+  outbox_drained_.notify();
+  transport_->async_write(asio::buffer(writing_),
+                          [self = shared_from_this(), generation = generation_](std::error_code ec, std::size_t) {
+                            self->on_written(generation, ec);
+                          });
+}
+
+void session::on_written(unsigned generation, std::error_code ec) {
+  if (generation_ != generation) return;  // a write on a connection since lost
+  writing_.clear();
+  if (ec) {
+    if (phase_ == phase::open) {
+      lose(ec);  // counts writing_frames_ as unsent
+    } else if (phase_ != phase::ended) {
+      end(close_received_ ? std::error_code{} : ec);
+    }
+    return;
+  }
+  writing_frames_ = 0;
+  start_write();
 }
 
 void session::queue_close(const close_frame& f) {
@@ -380,7 +388,6 @@ void session::end(std::error_code reason) noexcept {
   cancel(retry_timer_);
   inbox_filled_.notify();
   inbox_drained_.notify();
-  outbox_filled_.notify();
   outbox_drained_.notify();
   ended_.notify();
 }
@@ -430,6 +437,7 @@ asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec)
       queue_frame(f);
     }
   }
+  flush();
 }
 
 asio::awaitable<void> session::close(close_frame f, std::error_code& ec) {
@@ -443,6 +451,7 @@ asio::awaitable<void> session::close(close_frame f, std::error_code& ec) {
   if (!close_queued_) {
     if ((ec = ws::encoder::validate(f))) co_return;
     queue_close(f);
+    flush();
   }
   while (phase_ != phase::ended) co_await ended_.wait();
   ec = end_reason_;

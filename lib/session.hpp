@@ -1,5 +1,5 @@
 // The engine under a websocket: a reader loop that decodes frames into a
-// bounded queue, a writer loop that sends every queued frame in one write,
+// bounded queue, a writer that sends every queued frame in one write,
 // the close handshake with its timeout, keepalive pings, and the reconnect
 // after an unexpected loss.
 #pragma once
@@ -57,7 +57,6 @@ class session : public std::enable_shared_from_this<session> {
   // Each connection the session runs on is one generation; loops of an
   // earlier generation stop when they see a newer one.
   asio::awaitable<void> read_loop(unsigned generation);
-  asio::awaitable<void> write_loop(unsigned generation);
   asio::awaitable<void> keepalive_loop(unsigned generation);
   asio::awaitable<void> reconnect_loop();
   void spawn_loops();
@@ -70,7 +69,14 @@ class session : public std::enable_shared_from_this<session> {
   void fail_connection();
   void on_read_error(std::error_code ec);
   void lose(std::error_code reason);
+  /// Encodes a frame into the outbox; flush() sends it.
   void queue_frame(const frame& f);
+  /// Writes everything queued, unless a write is under way (its completion
+  /// writes what came meanwhile): no writer coroutine waits between
+  /// messages, and the frames of one batch or one read go out together.
+  void flush();
+  void start_write();
+  void on_written(unsigned generation, std::error_code ec);
   void queue_close(const close_frame& f);
   void deliver(event e);
   void end(std::error_code reason) noexcept;
@@ -111,9 +117,8 @@ class session : public std::enable_shared_from_this<session> {
 
   std::string outbox_;   // encoded frames waiting for the writer
   std::size_t outbox_frames_ = 0;
-  std::string writing_;  // the batch being written
+  std::string writing_;  // the batch being written; empty when no write is under way
   std::size_t writing_frames_ = 0;
-  notifier outbox_filled_;
   notifier outbox_drained_;  // also: the session went up, down, or ended
   notifier ended_;
 };

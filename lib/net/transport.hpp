@@ -9,6 +9,7 @@
 #include <asio/local/stream_protocol.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
 #include <memory>
 #include <system_error>
 #include <variant>
@@ -35,6 +36,12 @@ class transport {
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
   /// Writes all of `buffer`; gives how much was written.
   asio::awaitable<std::size_t> write(asio::const_buffer buffer, std::error_code& ec);
+
+  /// Writes all of `buffer`, then calls handler(std::error_code, std::size_t).
+  template <class Handler>
+  void async_write(asio::const_buffer buffer, Handler&& handler) {
+    std::visit([&](auto& s) { asio::async_write(s, buffer, std::forward<Handler>(handler)); }, stream_);
+  }
 
   /// Closes at once; pending operations complete with operation_aborted.
   void close() noexcept;
