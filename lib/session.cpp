@@ -15,7 +15,7 @@ namespace {
 // The read buffer starts small, so that idle connections stay cheap, and
 // doubles whenever a read fills it, up to a size that amortises syscalls
 // for bulk transfers.
-constexpr std::size_t initial_read_buffer = 512;
+constexpr std::size_t initial_read_buffer = 256;
 constexpr std::size_t largest_read_buffer = 256 * 1024;
 
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
@@ -394,18 +394,17 @@ void session::end(std::error_code reason) noexcept {
 
 void session::abandon() noexcept { end(error::session_ended); }
 
-asio::awaitable<std::optional<event>> session::receive_event() {
-  while (inbox_.empty() && phase_ != phase::ended) {
+std::optional<event> session::try_receive() {
+  if (inbox_.empty()) {
     if (failing_) fail_connection();
-    co_await inbox_filled_.wait();
+    return std::nullopt;
   }
-  if (inbox_.empty()) co_return std::nullopt;
   const bool was_full = receive_queue_full();
-  event e = std::move(inbox_.front());
+  std::optional<event> e(std::move(inbox_.front()));
   inbox_.pop_front();
-  inbox_bytes_ -= payload_size(e);
+  inbox_bytes_ -= payload_size(*e);
   if (was_full) inbox_drained_.notify();
-  co_return e;
+  return e;
 }
 
 asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec) {

@@ -34,7 +34,13 @@ class session : public std::enable_shared_from_this<session> {
   /// Starts the reader, writer and keepalive loops.
   void start();
 
-  asio::awaitable<std::optional<event>> receive_event();
+  /// The next received event, if one is waiting. With none waiting after a
+  /// protocol violation, this is when its close goes out.
+  std::optional<event> try_receive();
+  /// Completes when an event may have arrived or the session ended (the
+  /// caller calls try_receive again). Not a coroutine of its own, so that a
+  /// waiting receive() holds one frame, not two.
+  asio::awaitable<void> wait_for_event() { return inbox_filled_.wait(); }
   asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
   asio::awaitable<void> close(close_frame f, std::error_code& ec);
 

@@ -32,15 +32,23 @@ websocket::executor_type websocket::get_executor() const { return session_->get_
 asio::awaitable<std::optional<event>> websocket::receive_event() {
   auto s = session_;
   if (!s) co_return std::nullopt;  // moved from
-  co_return co_await s->receive_event();
+  for (;;) {
+    if (auto e = s->try_receive()) co_return e;
+    if (!s->is_open()) co_return std::nullopt;
+    co_await s->wait_for_event();
+  }
 }
 
 asio::awaitable<std::optional<frame>> websocket::receive() {
   auto s = session_;
   if (!s) co_return std::nullopt;  // moved from
   for (;;) {
-    auto e = co_await s->receive_event();
-    if (!e) co_return std::nullopt;
+    auto e = s->try_receive();
+    if (!e) {
+      if (!s->is_open()) co_return std::nullopt;
+      co_await s->wait_for_event();
+      continue;
+    }
     std::optional<frame> f;
     std::visit(
         [&](auto& v) {

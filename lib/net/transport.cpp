@@ -22,7 +22,7 @@ transport::transport(tcp_socket socket) : stream_(std::in_place_type<tcp_socket>
 transport::transport(unix_socket socket) : stream_(std::in_place_type<unix_socket>, std::move(socket)) {}
 
 transport::transport(tcp_socket socket, std::shared_ptr<asio::ssl::context> context)
-    : context_(std::move(context)), stream_(std::in_place_type<tls_stream>, std::move(socket), *context_) {}
+    : context_(std::move(context)), stream_(std::make_unique<tls_stream>(std::move(socket), *context_)) {}
 
 namespace {
 
@@ -39,7 +39,7 @@ auto& socket_of(Stream& s) noexcept {
 }  // namespace
 
 asio::any_io_executor transport::get_executor() {
-  return std::visit([](auto& s) { return socket_of(s).get_executor(); }, stream_);
+  return visit_stream([](auto& s) { return socket_of(s).get_executor(); });
 }
 
 namespace {
@@ -56,36 +56,32 @@ asio::awaitable<std::size_t> read_some_tls(transport::tls_stream& stream, asio::
 // Not coroutines themselves: the socket's own awaitable is handed back, so
 // a connection waiting for bytes holds no extra coroutine frame.
 asio::awaitable<std::size_t> transport::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
-  return std::visit(
+  return visit_stream(
       [&](auto& s) -> asio::awaitable<std::size_t> {
         if constexpr (std::is_same_v<std::decay_t<decltype(s)>, tls_stream>) {
           return read_some_tls(s, buffer, ec);
         } else {
           return s.async_read_some(buffer, redirect_error(use_awaitable, ec));
         }
-      },
-      stream_);
+      });
 }
 
 asio::awaitable<std::size_t> transport::write(asio::const_buffer buffer, std::error_code& ec) {
-  return std::visit(
-      [&](auto& s) { return asio::async_write(s, buffer, redirect_error(use_awaitable, ec)); }, stream_);
+  return visit_stream([&](auto& s) { return asio::async_write(s, buffer, redirect_error(use_awaitable, ec)); });
 }
 
 void transport::close() noexcept {
-  std::visit(
-      [](auto& s) {
-        auto& socket = socket_of(s);
-        if (!socket.is_open()) return;
-        std::error_code ignored;
-        socket.shutdown(asio::socket_base::shutdown_both, ignored);
-        socket.close(ignored);
-      },
-      stream_);
+  visit_stream([](auto& s) {
+    auto& socket = socket_of(s);
+    if (!socket.is_open()) return;
+    std::error_code ignored;
+    socket.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket.close(ignored);
+  });
 }
 
 bool transport::is_open() const noexcept {
-  return std::visit([](const auto& s) { return socket_of(s).is_open(); }, stream_);
+  return visit_stream([](const auto& s) { return socket_of(s).is_open(); });
 }
 
 namespace {

@@ -40,18 +40,41 @@ class transport {
   /// Writes all of `buffer`, then calls handler(std::error_code, std::size_t).
   template <class Handler>
   void async_write(asio::const_buffer buffer, Handler&& handler) {
-    std::visit([&](auto& s) { asio::async_write(s, buffer, std::forward<Handler>(handler)); }, stream_);
+    visit_stream([&](auto& s) { asio::async_write(s, buffer, std::forward<Handler>(handler)); });
   }
 
   /// Closes at once; pending operations complete with operation_aborted.
   void close() noexcept;
   bool is_open() const noexcept;
 
-  tls_stream* tls() noexcept { return std::get_if<tls_stream>(&stream_); }
+  tls_stream* tls() noexcept {
+    auto* held = std::get_if<std::unique_ptr<tls_stream>>(&stream_);
+    return held ? held->get() : nullptr;
+  }
 
  private:
   std::shared_ptr<asio::ssl::context> context_;  // outlives the TLS stream using it
-  std::variant<tcp_socket, tls_stream, unix_socket> stream_;
+  // The TLS stream is held apart: it is several times the size of a socket,
+  // and plain connections should not carry its space.
+  std::variant<tcp_socket, std::unique_ptr<tls_stream>, unix_socket> stream_;
+
+  /// Calls f with the socket or the TLS stream, whichever this is.
+  template <class F>
+  decltype(auto) visit_stream(F&& f) {
+    return std::visit(
+        [&](auto& s) -> decltype(auto) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::unique_ptr<tls_stream>>) {
+            return f(*s);
+          } else {
+            return f(s);
+          }
+        },
+        stream_);
+  }
+  template <class F>
+  decltype(auto) visit_stream(F&& f) const {
+    return const_cast<transport*>(this)->visit_stream(std::forward<F>(f));
+  }
 };
 
 /// Resolves the URL's host and connects (or connects to unix_socket_path),
