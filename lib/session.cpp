@@ -18,6 +18,10 @@ namespace {
 constexpr std::size_t initial_read_buffer = 256;
 constexpr std::size_t largest_read_buffer = 256 * 1024;
 
+// From this size on, a message is masked in its own string and written from
+// there rather than copied into the outbox.
+constexpr std::size_t splice_payload_from = 4 * 1024;
+
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
 constexpr std::string_view keepalive_payload = "wscoro-keepalive";
 
@@ -207,8 +211,11 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
   reset_read_buffer(std::move(received));
   outbox_.clear();
   outbox_frames_ = 0;
+  outbox_payloads_.clear();
+  outbox_payload_bytes_ = 0;
   writing_.clear();
   writing_frames_ = 0;
+  writing_payloads_.clear();
   last_received_ = std::chrono::steady_clock::now();
   protocol_ = done.protocol;
   phase_ = phase::open;
@@ -301,6 +308,8 @@ void session::lose(std::error_code reason) {
   const std::size_t unsent = outbox_frames_ + writing_frames_;
   outbox_.clear();
   outbox_frames_ = 0;
+  outbox_payloads_.clear();
+  outbox_payload_bytes_ = 0;
   deliver(down(reason, unsent));
   inbox_drained_.notify();
   outbox_drained_.notify();
@@ -315,6 +324,25 @@ void session::queue_frame(const frame& f) {
   ++outbox_frames_;
 }
 
+void session::queue_frame(frame&& f) {
+  std::string* payload = nullptr;
+  ws::opcode op = ws::opcode::binary;
+  if (auto* t = std::get_if<text>(&f)) {
+    payload = &t->data;
+    op = ws::opcode::text;
+  } else if (auto* b = std::get_if<binary>(&f)) {
+    payload = &b->data;
+  }
+  if (!payload || payload->size() < splice_payload_from) {
+    queue_frame(f);
+    return;
+  }
+  encoder_.encode_header_masking(op, true, *payload, outbox_);
+  outbox_payload_bytes_ += payload->size();
+  outbox_payloads_.push_back(spliced_payload{outbox_.size(), std::move(*payload)});
+  ++outbox_frames_;
+}
+
 void session::flush() {
   if (writing_.empty()) start_write();
 }
@@ -324,16 +352,31 @@ void session::start_write() {
   // Everything queued so far goes out in one write.
   writing_.swap(outbox_);
   writing_frames_ = std::exchange(outbox_frames_, 0);
+  writing_payloads_.swap(outbox_payloads_);
+  outbox_payload_bytes_ = 0;
   outbox_drained_.notify();
-  transport_->async_write(asio::buffer(writing_),
-                          [self = shared_from_this(), generation = generation_](std::error_code ec, std::size_t) {
-                            self->on_written(generation, ec);
-                          });
+  auto done = [self = shared_from_this(), generation = generation_](std::error_code ec, std::size_t) {
+    self->on_written(generation, ec);
+  };
+  if (writing_payloads_.empty()) {
+    transport_->async_write(asio::buffer(writing_), std::move(done));
+    return;
+  }
+  gather_.clear();
+  std::size_t from = 0;
+  for (const spliced_payload& p : writing_payloads_) {
+    gather_.push_back(asio::buffer(writing_.data() + from, p.at - from));
+    gather_.push_back(asio::buffer(p.data));
+    from = p.at;
+  }
+  if (from != writing_.size()) gather_.push_back(asio::buffer(writing_.data() + from, writing_.size() - from));
+  transport_->async_write(gather_, std::move(done));
 }
 
 void session::on_written(unsigned generation, std::error_code ec) {
   if (generation_ != generation) return;  // a write on a connection since lost
   writing_.clear();
+  writing_payloads_.clear();
   if (ec) {
     if (phase_ == phase::open) {
       lose(ec);  // counts writing_frames_ as unsent
@@ -418,7 +461,7 @@ asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec)
     }
   }
   for (;;) {
-    if (phase_ == phase::open && outbox_.size() < options_.send_queue_bytes) break;
+    if (phase_ == phase::open && outbox_.size() + outbox_payload_bytes_ < options_.send_queue_bytes) break;
     if (phase_ == phase::down && !options_.send_waits_while_down) {
       ec = error::connection_down;
       co_return;
@@ -433,7 +476,7 @@ asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec)
     if (auto* c = std::get_if<close_frame>(&f)) {
       queue_close(*c);
     } else {
-      queue_frame(f);
+      queue_frame(std::move(f));
     }
   }
   flush();

@@ -77,6 +77,9 @@ class session : public std::enable_shared_from_this<session> {
   void lose(std::error_code reason);
   /// Encodes a frame into the outbox; flush() sends it.
   void queue_frame(const frame& f);
+  /// The same for a frame the session may take apart: a large payload is
+  /// masked in its own string and written from there.
+  void queue_frame(frame&& f);
   /// Writes everything queued, unless a write is under way (its completion
   /// writes what came meanwhile): no writer coroutine waits between
   /// messages, and the frames of one batch or one read go out together.
@@ -123,7 +126,17 @@ class session : public std::enable_shared_from_this<session> {
 
   std::string outbox_;   // encoded frames waiting for the writer
   std::size_t outbox_frames_ = 0;
+  // A large payload, written from its own string right after the bytes of
+  // the outbox before `at` (a gathered write instead of a copy).
+  struct spliced_payload {
+    std::size_t at;
+    std::string data;
+  };
+  std::vector<spliced_payload> outbox_payloads_;
+  std::size_t outbox_payload_bytes_ = 0;
   std::string writing_;  // the batch being written; empty when no write is under way
+  std::vector<spliced_payload> writing_payloads_;
+  std::vector<asio::const_buffer> gather_;
   std::size_t writing_frames_ = 0;
   notifier outbox_drained_;  // also: the session went up, down, or ended
   notifier ended_;

@@ -37,10 +37,11 @@ class transport {
   /// Writes all of `buffer`; gives how much was written.
   asio::awaitable<std::size_t> write(asio::const_buffer buffer, std::error_code& ec);
 
-  /// Writes all of `buffer`, then calls handler(std::error_code, std::size_t).
-  template <class Handler>
-  void async_write(asio::const_buffer buffer, Handler&& handler) {
-    visit_stream([&](auto& s) { asio::async_write(s, buffer, std::forward<Handler>(handler)); });
+  /// Writes all of `buffers` (a buffer sequence), then calls
+  /// handler(std::error_code, std::size_t).
+  template <class Buffers, class Handler>
+  void async_write(const Buffers& buffers, Handler&& handler) {
+    visit_stream([&](auto& s) { asio::async_write(s, buffers, std::forward<Handler>(handler)); });
   }
 
   /// Closes at once; pending operations complete with operation_aborted.

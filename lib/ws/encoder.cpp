@@ -40,15 +40,34 @@ std::error_code encoder::validate(const frame& f) noexcept {
       f);
 }
 
-void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::string& out) {
+namespace {
+
+frame_header make_header(opcode op, bool fin, std::size_t size, role r) {
   frame_header h;
   h.fin = fin;
   h.raw_opcode = static_cast<std::uint8_t>(op);
-  h.length = payload.size();
-  h.masked = role_ == role::client;
+  h.length = size;
+  h.masked = r == role::client;
   if (h.masked) h.key = next_mask_key();
+  return h;
+}
+
+void append_header(const frame_header& h, std::string& out) {
   char header[max_header_size];
   out.append(header, encode_header(h, header));
+}
+
+}  // namespace
+
+void encoder::encode_header_masking(opcode op, bool fin, std::string& payload, std::string& out) {
+  const frame_header h = make_header(op, fin, payload.size(), role_);
+  append_header(h, out);
+  if (h.masked) apply_mask(payload.data(), payload.size(), h.key);
+}
+
+void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::string& out) {
+  const frame_header h = make_header(op, fin, payload.size(), role_);
+  append_header(h, out);
   const std::size_t body = out.size();
   out.append(payload);
   if (h.masked) apply_mask(out.data() + body, payload.size(), h.key);

@@ -27,6 +27,11 @@ class encoder {
   /// Appends one frame with the given opcode, FIN bit and payload.
   void encode_frame(opcode op, bool fin, std::string_view payload, std::string& out);
 
+  /// Appends only the header of a frame, and masks `payload` in place: the
+  /// caller writes the payload from its own storage after `out` (a gathered
+  /// write), so that a large message is not copied into the output buffer.
+  void encode_header_masking(opcode op, bool fin, std::string& payload, std::string& out);
+
  private:
   role role_;
 };

@@ -309,6 +309,47 @@ TEST_CASE("send: a close frame sent by the user is a deliberate close") {
   });
 }
 
+TEST_CASE("send: large messages written from their own strings keep their place among small frames") {
+  // Messages from 4 KiB on are masked in place and written as separate
+  // buffers of one gathered write; their order with the frames around them,
+  // their masking and their content must be as if copied.
+  run_async([](asio::any_io_executor ex) -> awaitable<void> {
+    scripted_server server(ex);
+    std::vector<frame> seen;
+    auto script = [&]() -> awaitable<void> {
+      auto s = co_await accept_upgrade(server);
+      seen = co_await frames_until_close(s);
+    };
+    auto peer = spawn(ex, script());
+    auto ws = co_await upgrade(ex, server);
+    std::string utf8_text;
+    while (utf8_text.size() < 300000) utf8_text += "κόσμε-€-😀 ";
+    std::vector<frame> expected;
+    expected.emplace_back(std::in_place_type<binary>, std::string(4095, 'a'));
+    expected.emplace_back(std::in_place_type<binary>, std::string(4096, 'b'));
+    expected.emplace_back(std::in_place_type<ping>, "between");
+    expected.emplace_back(std::in_place_type<text>, utf8_text);
+    expected.emplace_back(std::in_place_type<binary>, "small");
+    expected.emplace_back(std::in_place_type<binary>, std::string(1 << 20, 'c'));
+    expected.emplace_back(std::in_place_type<binary>, std::string(70000, 'd'));
+    std::vector<frame> batch = expected;
+    co_await ws.send(std::move(batch));
+    for (int i = 0; i < 20; ++i) {
+      frame f(std::in_place_type<binary>, std::string(static_cast<std::size_t>(3000 + i * 500), static_cast<char>('e' + i)));
+      expected.push_back(f);
+      co_await ws.send(std::move(f));
+    }
+    co_await ws.close();
+    co_await join(peer);
+    REQUIRE(seen.size() == expected.size() + 1);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      CAPTURE(i);
+      CHECK(seen[i] == expected[i]);
+    }
+    CHECK(seen.back() == frame(close_frame(1000)));
+  });
+}
+
 TEST_CASE("many coroutines sending at once: every message arrives whole, each sender's in order") {
   run_async([](asio::any_io_executor ex) -> awaitable<void> {
     scripted_server server(ex);
