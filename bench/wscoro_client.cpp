@@ -67,6 +67,18 @@ struct conn_state {
   bench::send_times times;
   std::size_t credits;
   std::size_t sent = 0;
+  // Received echoes (each holds the payload), sent again as the next
+  // messages: wscoro moves strings in and out, so a client that passes them
+  // on neither allocates nor copies per message, as the Beast client writes
+  // its one payload buffer again and again.
+  std::vector<std::string> spare;
+
+  wscoro::frame next_message(const std::string& payload) {
+    if (spare.empty()) return wscoro::frame(std::in_place_type<wscoro::binary>, payload);
+    std::string data = std::move(spare.back());
+    spare.pop_back();
+    return wscoro::frame(std::in_place_type<wscoro::binary>, std::move(data));
+  }
 };
 
 void fail(const std::string& what) {
@@ -95,12 +107,12 @@ awaitable<void> sender(client& c, conn_state& s) {
     const auto now = bench::clock::now();
     for (std::size_t i = 0; i < n; ++i) s.times.push(now);
     if (n == 1) {
-      wscoro::frame f(std::in_place_type<wscoro::binary>, c.payload);
+      wscoro::frame f = s.next_message(c.payload);
       co_await s.ws.send(std::move(f));
     } else {
       std::vector<wscoro::frame> batch;
       batch.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) batch.emplace_back(std::in_place_type<wscoro::binary>, c.payload);
+      for (std::size_t i = 0; i < n; ++i) batch.push_back(s.next_message(c.payload));
       co_await s.ws.send(std::move(batch));
     }
   }
@@ -113,6 +125,7 @@ awaitable<void> receiver(client& c, conn_state& s) {
     if (!std::holds_alternative<wscoro::binary>(*f) || std::get<wscoro::binary>(*f).data.size() != c.opts.size)
       fail("unexpected frame");
     c.m.rtt.add(s.times.pop(), bench::clock::now());
+    s.spare.push_back(std::move(std::get<wscoro::binary>(*f).data));
     ++s.credits;
     s.credit_returned.notify();
   }
@@ -122,10 +135,11 @@ awaitable<void> receiver(client& c, conn_state& s) {
 awaitable<void> latency_loop(client& c, conn_state& s) {
   for (std::size_t i = 0; i < c.opts.count; ++i) {
     const auto sent_at = bench::clock::now();
-    wscoro::frame f(std::in_place_type<wscoro::binary>, c.payload);
+    wscoro::frame f = s.next_message(c.payload);
     co_await s.ws.send(std::move(f));
     auto echo = co_await s.ws.receive();
     if (!echo) fail("session ended early: " + s.ws.error().message());
+    if (auto* b = std::get_if<wscoro::binary>(&*echo)) s.spare.push_back(std::move(b->data));
     c.m.rtt.add(sent_at, bench::clock::now());
   }
   if (--c.running == 0) c.all_done.notify();

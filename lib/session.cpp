@@ -22,6 +22,11 @@ constexpr std::size_t largest_read_buffer = 256 * 1024;
 // there rather than copied into the outbox.
 constexpr std::size_t splice_payload_from = 4 * 1024;
 
+// With at least this much of a frame's payload still to come and nothing
+// else buffered, the payload is read from the socket straight into the
+// message, skipping the copy out of the read buffer.
+constexpr std::size_t direct_read_from = 64 * 1024;
+
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
 constexpr std::string_view keepalive_payload = "wscoro-keepalive";
 
@@ -95,8 +100,9 @@ void session::spawn_loops() {
 asio::awaitable<void> session::read_loop(unsigned generation) {
   auto self = shared_from_this();
   const auto current = [&] { return generation_ == generation && phase_ != phase::ended && phase_ != phase::down; };
+  bool read_into_message = false;  // decode() then finishes the frame if its payload is complete
   while (current()) {
-    while (read_begin_ < read_end_ && !decoder_.finished()) {
+    while ((read_begin_ < read_end_ || read_into_message) && !decoder_.finished()) {
       // Backpressure: stop decoding (and so reading) while the queue is full.
       if (receive_queue_full()) {
         flush();  // pongs and a close echo for what was read so far
@@ -104,6 +110,7 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
         if (!current()) co_return;
         continue;
       }
+      read_into_message = false;
       auto r = decoder_.decode(std::string_view(read_buffer_).substr(read_begin_, read_end_ - read_begin_));
       read_begin_ += r.consumed;
       if (r.error) {
@@ -123,6 +130,23 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
     }
     flush();
     std::error_code ec;
+    if (read_begin_ == read_end_ && decoder_.payload_to_come() >= direct_read_from) {
+      const std::span<char> space = decoder_.payload_space(largest_read_buffer);
+      const std::size_t n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
+      if (generation_ != generation) co_return;
+      const std::error_code violation = decoder_.commit_payload(n);
+      if (ec) {
+        on_read_error(ec);
+        co_return;
+      }
+      last_received_ = std::chrono::steady_clock::now();
+      if (violation) {
+        on_protocol_error(violation);
+      } else {
+        read_into_message = true;
+      }
+      continue;
+    }
     const std::size_t n = co_await transport_->read_some(
         asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_), ec);
     if (generation_ != generation) co_return;
@@ -376,6 +400,9 @@ void session::start_write() {
 void session::on_written(unsigned generation, std::error_code ec) {
   if (generation_ != generation) return;  // a write on a connection since lost
   writing_.clear();
+  // A sent payload's storage serves the next large message received (an
+  // echo-like exchange then allocates nothing per message).
+  for (spliced_payload& p : writing_payloads_) decoder_.offer_storage(std::move(p.data));
   writing_payloads_.clear();
   if (ec) {
     if (phase_ == phase::open) {

@@ -49,6 +49,11 @@ void decoder::begin_frame() {
   if (header_.op() != opcode::continuation) {
     in_message_ = true;
     message_is_text_ = header_.op() == opcode::text;
+    if (message_.capacity() < header_.length && !spares_.empty()) {
+      message_.swap(spares_.back());
+      spares_.pop_back();
+      spare_bytes_ -= message_.capacity();
+    }
     message_.clear();
     utf8_.reset();
   }
@@ -60,13 +65,36 @@ std::error_code decoder::take_payload(std::string_view bytes) {
   std::string& sink = is_control(header_.op()) ? control_ : message_;
   const std::size_t start = sink.size();
   sink.append(bytes);
+  return check_payload(sink, start);
+}
+
+// Unmasks and checks the payload bytes appended to `sink` from `start` on.
+std::error_code decoder::check_payload(std::string& sink, std::size_t start) {
+  const std::size_t n = sink.size() - start;
   if (header_.masked) {
-    apply_mask(sink.data() + start, bytes.size(), header_.key, mask_offset_);
-    mask_offset_ += bytes.size();
+    apply_mask(sink.data() + start, n, header_.key, mask_offset_);
+    mask_offset_ += n;
   }
-  if (&sink == &message_ && message_is_text_ &&
-      !utf8_.feed(std::string_view(sink).substr(start)))
+  if (&sink == &message_ && message_is_text_ && !utf8_.feed(std::string_view(sink).substr(start)))
     return error::invalid_utf8;
+  return {};
+}
+
+std::span<char> decoder::payload_space(std::size_t most) {
+  if (finished_ || !in_frame_ || is_control(header_.op()) || remaining_ == 0) return {};
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, most));
+  space_start_ = message_.size();
+  message_.resize(space_start_ + n);
+  return {message_.data() + space_start_, n};
+}
+
+std::error_code decoder::commit_payload(std::size_t n) {
+  message_.resize(space_start_ + n);
+  remaining_ -= n;
+  if (auto ec = check_payload(message_, space_start_)) {
+    finished_ = true;
+    return ec;
+  }
   return {};
 }
 
@@ -98,6 +126,19 @@ decoder::result decoder::finish_frame(std::size_t consumed) {
     return {consumed, text{std::move(message_)}, {}};
   }
   return {consumed, binary{std::move(message_)}, {}};
+}
+
+void decoder::offer_storage(std::string&& storage) noexcept {
+  // Enough for a window of a few large messages in flight; more would only
+  // hold memory a connection at rest does not need.
+  constexpr std::size_t most_spares = 4;
+  constexpr std::size_t most_spare_bytes = 16 * 1024 * 1024;
+  if (storage.capacity() < 4096 || spares_.size() == most_spares ||
+      spare_bytes_ + storage.capacity() > most_spare_bytes)
+    return;
+  storage.clear();
+  spare_bytes_ += storage.capacity();
+  spares_.push_back(std::move(storage));
 }
 
 decoder::result decoder::decode(std::string_view in) {

@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "wscoro/frame.hpp"
 #include "ws/frame_header.hpp"
@@ -34,6 +36,25 @@ class decoder {
   /// or after a close frame, nothing more is decoded.
   result decode(std::string_view in);
 
+  /// Offers a string whose capacity later messages may use, so that large
+  /// messages do not each allocate (and fault in) fresh memory. A few are
+  /// kept, up to a bound in bytes; the rest are freed.
+  void offer_storage(std::string&& storage) noexcept;
+
+  /// Inside the payload of a data frame: room at the end of the message for
+  /// up to `most` of the bytes still to come, so that the caller can read
+  /// them from the socket straight into the message instead of through its
+  /// read buffer. Empty elsewhere. commit_payload() must follow.
+  std::span<char> payload_space(std::size_t most);
+  /// How many payload bytes of the current data frame are still to come.
+  std::uint64_t payload_to_come() const noexcept {
+    return in_frame_ && !finished_ && !is_control(header_.op()) ? remaining_ : 0;
+  }
+  /// Takes `n` bytes the caller put at the start of payload_space(); the
+  /// rest of that room is given back. Then decode() goes on as usual (with
+  /// no input, it finishes the frame when its payload is complete).
+  std::error_code commit_payload(std::size_t n);
+
   /// True once a close frame or an error was decoded.
   bool finished() const noexcept { return finished_; }
 
@@ -41,6 +62,7 @@ class decoder {
   std::error_code check_header() const noexcept;
   void begin_frame();
   std::error_code take_payload(std::string_view bytes);
+  std::error_code check_payload(std::string& sink, std::size_t start);
   result finish_frame(std::size_t consumed);
 
   role role_;
@@ -55,6 +77,9 @@ class decoder {
   bool in_message_ = false;
   bool message_is_text_ = false;
   std::string message_;
+  std::size_t space_start_ = 0;  // where payload_space() began in message_
+  std::vector<std::string> spares_;  // see offer_storage
+  std::size_t spare_bytes_ = 0;
   utf8_validator utf8_;
   std::string control_;
 };

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -198,4 +200,79 @@ TEST_CASE("decoder: close codes for failures") {
   CHECK(ws::close_code_for(error::message_too_big) == 1009);
   CHECK(ws::close_code_for(error::reserved_opcode) == 1002);
   CHECK(ws::close_code_for(error::masked_frame) == 1002);
+}
+
+namespace {
+
+// Decodes `bytes` as a reader that reads payload straight into the message
+// whenever the decoder offers room: buffered reads of `chunk` bytes for
+// headers, direct reads of up to `direct` bytes inside payloads.
+outcome decode_reading_into_message(const std::string& bytes, std::size_t chunk, std::size_t direct,
+                                    role r = role::client) {
+  decoder d(r, 1 << 24);
+  outcome out;
+  std::string pending;
+  std::size_t at = 0;
+  bool committed = false;
+  while (!out.error) {
+    for (;;) {
+      if (pending.empty() && !committed) break;
+      committed = false;
+      auto res = d.decode(pending);
+      pending.erase(0, res.consumed);
+      if (res.error) {
+        out.error = res.error;
+        return out;
+      }
+      if (!res.event) break;
+      out.events.push_back(std::move(*res.event));
+    }
+    if (at == bytes.size()) break;
+    if (pending.empty() && d.payload_to_come() > 0) {
+      const std::span<char> space = d.payload_space(direct);
+      REQUIRE(!space.empty());
+      const std::size_t n = std::min(space.size(), bytes.size() - at);
+      std::copy_n(bytes.data() + at, n, space.data());
+      at += n;
+      out.error = d.commit_payload(n);
+      committed = true;
+      continue;
+    }
+    pending += bytes.substr(at, chunk);
+    at = std::min(bytes.size(), at + chunk);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("decoder: payload read straight into the message gives the same messages and errors") {
+  std::string big_text;
+  while (big_text.size() < 200000) big_text += "κόσμε-€-😀 ";
+  std::string stream = raw_frame(0x81, big_text) + raw_frame(0x89, "ping") + raw_frame(0x02, std::string(70000, 'x')) +
+                       raw_frame(0x80, std::string(100, 'y')) + raw_frame(0x82, "small");
+  const outcome expected = decode_all(stream);
+  REQUIRE(expected.events.size() == 4);
+  for (std::size_t chunk : {7u, 1000u, 65536u}) {
+    for (std::size_t direct : {1u, 13u, 4096u, 1u << 20}) {
+      CAPTURE(chunk);
+      CAPTURE(direct);
+      const outcome got = decode_reading_into_message(stream, chunk, direct);
+      CHECK_FALSE(got.error);
+      CHECK(got.events == expected.events);
+    }
+  }
+
+  // Masked (a server's decoder), at odd offsets of the key.
+  const char key[] = {'\x12', '\x34', '\x56', '\x78'};
+  const std::string masked = raw_frame(0x82, std::string(100001, 'm'), key);
+  const outcome masked_got = decode_reading_into_message(masked, 5, 333, role::server);
+  REQUIRE(masked_got.events.size() == 1);
+  CHECK(masked_got.events[0] == frame(binary(std::string(100001, 'm'))));
+
+  // Invalid UTF-8 read straight into a text message is still 1007's error.
+  std::string bad = big_text;
+  bad[150000] = '\xff';
+  const outcome bad_got = decode_reading_into_message(raw_frame(0x81, bad), 1000, 4096);
+  CHECK(bad_got.error == error::invalid_utf8);
 }
