@@ -3,7 +3,7 @@
 
 # Packages the build, the samples and the tests need.
 WSCORO_PACKAGES=(
-  g++ meson ninja-build pkgconf
+  g++ clang meson ninja-build pkgconf
   libasio-dev libssl-dev node-llhttp doctest-dev openssl
   python3 python3-websockets nodejs node-ws
 )
