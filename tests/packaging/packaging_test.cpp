@@ -85,7 +85,8 @@ const build_outcome& consumer_build() {
     const std::vector<std::string> env{std::string("CXX=") + WSCORO_CXX};
     build_outcome out;
     if (!fs::exists(build / "build.ninja")) {
-      auto setup = run({WSCORO_MESON, "setup", build.string(), project.string()}, 120s, env);
+      // As a user who has wscoro installed too would: the subproject, not the system copy.
+      auto setup = run({WSCORO_MESON, "setup", "--force-fallback-for=wscoro", build.string(), project.string()}, 120s, env);
       out.log += setup.output;
       if (setup.status != 0) return out;
     }
@@ -133,11 +134,13 @@ std::vector<std::string> pkg_config(const std::vector<std::string>& args) {
   return split_words(result.output);
 }
 
-/// Compiles consumer.cpp against the installed copy with `compiler`, the
-/// project's warnings as errors, and the given link flags.
+/// Compiles consumer.cpp against the installed copy with `compiler`, a
+/// user's strict warnings as errors, and the given link flags.
 command_result compile_against_installed(const std::string& compiler, const fs::path& program,
                                          const std::vector<std::string>& link_flags) {
-  std::vector<std::string> argv{compiler, "-std=c++20", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+  std::vector<std::string> argv{compiler,          "-std=c++20",       "-Wall",
+                                "-Wextra",         "-Wpedantic",       "-Wshadow",
+                                "-Wold-style-cast", "-Wnon-virtual-dtor", "-Werror",
                                 (consumer_source / "consumer.cpp").string(), "-o", program.string()};
   const auto cflags = pkg_config({"--cflags"});
   argv.insert(argv.end(), cflags.begin(), cflags.end());
