@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
 #include <system_error>
 
 namespace samples {
@@ -30,6 +31,18 @@ int run_main(Main&& main) {
   });
   io.run();
   return status;
+}
+
+/// main() of a sample whose one argument is a URL: runs `main(executor, url)`,
+/// or prints "usage: USAGE" and returns 2 when it has not exactly one argument.
+template <class Main>
+int run_with_url(int argc, char** argv, const char* usage, Main&& main) {
+  if (argc != 2) {
+    std::cerr << "usage: " << usage << "\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  return run_main([&](asio::any_io_executor ex) { return main(ex, url); });
 }
 
 }  // namespace samples

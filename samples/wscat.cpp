@@ -57,11 +57,6 @@ asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: wscat URL\n";
-    return 2;
-  }
-  const std::string url = argv[1];
   // The stdin reader may still be waiting when the session ends: leave without it.
-  std::_Exit(samples::run_main([&](asio::any_io_executor ex) { return cat(ex, url); }));
+  std::_Exit(samples::run_with_url(argc, argv, "wscat URL", cat));
 }

@@ -32,11 +32,4 @@ asio::awaitable<int> echo(asio::any_io_executor ex, std::string url) {
   co_return 0;
 }
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: wsecho URL\n";
-    return 2;
-  }
-  const std::string url = argv[1];
-  return samples::run_main([&](asio::any_io_executor ex) { return echo(ex, url); });
-}
+int main(int argc, char** argv) { return samples::run_with_url(argc, argv, "wsecho URL", echo); }

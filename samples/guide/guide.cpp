@@ -117,14 +117,9 @@ asio::awaitable<void> chat(asio::any_io_executor ex, std::string url) {
   co_await print_everything(ws);  // the server's close frame
 }
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: guide URL\n";
-    return 2;
-  }
-  const std::string url = argv[1];
-  return samples::run_main([&](asio::any_io_executor ex) -> asio::awaitable<int> {
-    co_await chat(ex, url);
-    co_return 0;
-  });
+asio::awaitable<int> run_chat(asio::any_io_executor ex, std::string url) {
+  co_await chat(ex, url);
+  co_return 0;
 }
+
+int main(int argc, char** argv) { return samples::run_with_url(argc, argv, "guide URL", run_chat); }

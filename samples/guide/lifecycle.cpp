@@ -83,11 +83,4 @@ asio::awaitable<int> stay_up(asio::any_io_executor ex, std::string url) {
   co_return ws.error() ? 1 : 0;
 }
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: lifecycle URL\n";
-    return 2;
-  }
-  const std::string url = argv[1];
-  return samples::run_main([&](asio::any_io_executor ex) { return stay_up(ex, url); });
-}
+int main(int argc, char** argv) { return samples::run_with_url(argc, argv, "lifecycle URL", stay_up); }

@@ -175,10 +175,12 @@ TEST_CASE("README: every ```meson block is a guide region of the consumer projec
 }
 
 TEST_CASE("README: every guide region of the samples and the consumer project is shown") {
-  const auto shown_code = match_blocks(readme_blocks("cpp"), sample_regions());
-  for (const auto& [name, r] : sample_regions()) CHECK_MESSAGE(shown_code.count(name), r.where << ": region " << name << " is not in README.md");
-  const auto shown_meson = match_blocks(readme_blocks("meson"), consumer_regions());
-  for (const auto& [name, r] : consumer_regions()) CHECK_MESSAGE(shown_meson.count(name), r.where << ": region " << name << " is not in README.md");
+  const auto check_shown = [](const std::set<std::string>& shown, const std::map<std::string, region>& regions) {
+    for (const auto& entry : regions)
+      CHECK_MESSAGE(shown.count(entry.first), entry.second.where << ": region " << entry.first << " is not in README.md");
+  };
+  check_shown(match_blocks(readme_blocks("cpp"), sample_regions()), sample_regions());
+  check_shown(match_blocks(readme_blocks("meson"), consumer_regions()), consumer_regions());
 }
 
 TEST_CASE("README: the option tables name every field of include/wscoro/options.hpp, with a default") {
