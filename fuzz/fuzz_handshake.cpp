@@ -69,7 +69,7 @@ std::size_t field_count(const fields& f, std::string_view name) {
 int fuzz_handshake_one(const std::uint8_t* data, std::size_t size) {
   using namespace wscoro;
   using namespace wscoro::fuzz;
-  static const ws::handshake_offer offer{std::string(offer_key), {"chat", "superchat"}};
+  static const ws::handshake_offer offer{std::string(offer_key), {"chat", "superchat"}, {}};
   static const std::string expected_accept = ws::accept_for(offer_key);
   FUZZ_CHECK(expected_accept == rfc_accept);
 
@@ -87,7 +87,8 @@ int fuzz_handshake_one(const std::uint8_t* data, std::size_t size) {
   }
 
   std::string protocol = "left over";
-  if (ws::check_upgrade_response(head, offer, protocol)) return 0;
+  std::optional<ws::deflate_parameters> deflate;
+  if (ws::check_upgrade_response(head, offer, protocol, deflate)) return 0;
 
   const fields& f = head.headers;
   FUZZ_CHECK(has_element(f, "upgrade", "websocket"));

@@ -5,6 +5,7 @@
 #include "http/request_writer.hpp"
 #include "net/deadline.hpp"
 #include "session.hpp"
+#include "ws/deflate_codec.hpp"
 #include "ws/handshake.hpp"
 
 namespace wscoro {
@@ -81,8 +82,9 @@ asio::awaitable<connection_state::handshake_result> connection_state::handshake(
   if (auto ec = usable()) co_return failed{ec};
   for (const header& h : extra)
     if (is_reserved_upgrade_header(h.name)) co_return failed{error::reserved_upgrade_header};
+  if (options.compress && !ws::deflate_available()) co_return failed{error::compression_unavailable};
 
-  ws::handshake_offer offer{ws::make_key(), options.protocols};
+  ws::handshake_offer offer{ws::make_key(), options.protocols, options.compress};
   for (auto& p : ws::offered_protocols(extra)) offer.protocols.push_back(std::move(p));
 
   request req("GET", std::move(target));
@@ -95,6 +97,7 @@ asio::awaitable<connection_state::handshake_result> connection_state::handshake(
     for (const auto& p : options.protocols) list += (list.empty() ? "" : ", ") + p;
     req.headers.add("Sec-WebSocket-Protocol", std::move(list));
   }
+  if (offer.deflate) req.headers.add("Sec-WebSocket-Extensions", ws::deflate_offer(*offer.deflate));
   for (const header& h : extra) req.headers.add(h.name, h.value);
 
   auto self = shared_from_this();
@@ -105,11 +108,12 @@ asio::awaitable<connection_state::handshake_result> connection_state::handshake(
   response& head = parser.get();
   if (!parser.switching_protocols()) co_return refused{std::move(head)};
   std::string protocol;
-  if ((ec = ws::check_upgrade_response(head, offer, protocol))) {
+  std::optional<ws::deflate_parameters> deflate;
+  if ((ec = ws::check_upgrade_response(head, offer, protocol, deflate))) {
     close();
     co_return failed{ec};
   }
-  co_return switched{std::move(protocol), std::move(head.headers)};
+  co_return switched{std::move(protocol), std::move(head.headers), deflate};
 }
 
 }  // namespace detail
@@ -178,6 +182,30 @@ asio::awaitable<response> connection::request(wscoro::request req) {
   co_return r;
 }
 
+namespace {
+
+// Hands the upgraded connection to a new session (kept out of the
+// coroutine above, whose frame GCC 12 otherwise misjudges).
+upgraded start_session(detail::connection_state& state, detail::connection_state::switched done,
+                       std::string target, fields extra, websocket_options options) {
+  state.upgraded = true;
+  std::unique_ptr<detail::reconnect_plan> plan;
+  if (options.retry.attempts > 0) {
+    plan = std::make_unique<detail::reconnect_plan>();
+    plan->url = state.url;
+    plan->connection = state.options;
+    plan->target = std::move(target);
+    plan->extra = std::move(extra);
+  }
+  auto s = std::make_shared<detail::session>(std::move(state.transport), std::move(state.received),
+                                             std::move(options), done.protocol, done.deflate, std::move(plan));
+  s->start();
+  std::string extensions = s->extensions();
+  return upgraded{websocket(std::move(s)), std::move(done.protocol), std::move(done.headers), std::move(extensions)};
+}
+
+}  // namespace
+
 asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, fields extra,
                                                        websocket_options options) {
   if (!state_) co_return failed{error::connection_not_open};
@@ -187,19 +215,7 @@ asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, field
   if (auto* r = std::get_if<refused>(&outcome)) co_return std::move(*r);
   auto& done = std::get<detail::connection_state::switched>(outcome);
 
-  state->upgraded = true;
-  std::unique_ptr<detail::reconnect_plan> plan;
-  if (options.retry.attempts > 0) {
-    plan = std::make_unique<detail::reconnect_plan>();
-    plan->url = state->url;
-    plan->connection = state->options;
-    plan->target = std::move(target);
-    plan->extra = std::move(extra);
-  }
-  auto s = std::make_shared<detail::session>(std::move(state->transport), std::move(state->received),
-                                             std::move(options), done.protocol, std::move(plan));
-  s->start();
-  co_return upgraded{websocket(std::move(s)), std::move(done.protocol), std::move(done.headers)};
+  co_return start_session(*state, std::move(done), std::move(target), std::move(extra), std::move(options));
 }
 
 }  // namespace wscoro

@@ -4,6 +4,7 @@
 
 #include <asio/awaitable.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -14,6 +15,7 @@
 #include "http/response_parser.hpp"
 #include "http/url.hpp"
 #include "net/transport.hpp"
+#include "ws/deflate_negotiation.hpp"
 
 namespace wscoro::detail {
 
@@ -29,6 +31,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
   struct switched {
     std::string protocol;
     fields headers;
+    std::optional<ws::deflate_parameters> deflate;  ///< permessage-deflate, when agreed
   };
   using handshake_result = std::variant<switched, refused, failed>;
 

@@ -67,8 +67,25 @@ class category final : public std::error_category {
         return "the server selected a subprotocol the client did not offer";
       case error::unoffered_extension:
         return "the server selected a Websocket extension the client did not offer";
+      case error::duplicate_extension:
+        return "the server selected permessage-deflate more than once in Sec-WebSocket-Extensions";
+      case error::duplicate_extension_parameter:
+        return "the server's permessage-deflate answer repeats a parameter";
+      case error::invalid_extension_parameter:
+        return "the server's permessage-deflate answer has an unknown parameter or a malformed value (window bits must be 8 to 15)";
+      case error::extension_parameter_rejected:
+        return "the server chose a permessage-deflate parameter the client did not offer or allow "
+               "(try deflate_options::compat, or other window bits)";
+      case error::compression_unavailable:
+        return "compression was asked for, but wscoro was built without zlib (meson option zlib); nothing was sent";
       case error::reserved_bits_set:
         return "the peer set reserved bits RSV1-3 that no negotiated extension defines (closed with 1002)";
+      case error::compressed_control_frame:
+        return "the peer set RSV1 (compressed) on a control frame (closed with 1002)";
+      case error::compressed_continuation:
+        return "the peer set RSV1 (compressed) on a continuation frame (closed with 1002)";
+      case error::invalid_compressed_data:
+        return "the peer sent a compressed message that is not valid DEFLATE data (closed with 1007)";
       case error::reserved_opcode:
         return "the peer used a reserved opcode (closed with 1002)";
       case error::masked_frame:

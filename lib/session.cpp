@@ -62,7 +62,8 @@ std::chrono::milliseconds jittered(std::chrono::duration<double, std::milli> del
 }  // namespace
 
 session::session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-                 std::string protocol, std::unique_ptr<reconnect_plan> plan)
+                 std::string protocol, std::optional<ws::deflate_parameters> deflate,
+                 std::unique_ptr<reconnect_plan> plan)
     : executor_(transport->get_executor()),
       transport_(std::move(transport)),
       options_(std::move(options)),
@@ -77,6 +78,26 @@ session::session(std::unique_ptr<net::transport> transport, std::string received
       ended_(executor_) {
   if (options_.receive_queue_frames == 0) options_.receive_queue_frames = 1;
   reset_read_buffer(std::move(received));
+  reset_codecs(deflate);
+}
+
+void session::reset_codecs(const std::optional<ws::deflate_parameters>& deflate) {
+  std::unique_ptr<ws::message_inflater> inflater;
+  std::unique_ptr<ws::message_deflater> deflater;
+  std::size_t min_compressed_size = 0;
+  extensions_.clear();
+  if (deflate) {
+    const deflate_options wanted = ws::clamped(options_.compress.value_or(deflate_options()));
+    inflater = std::make_unique<ws::message_inflater>(deflate->server_max_window_bits,
+                                                      deflate->server_no_context_takeover);
+    deflater = std::make_unique<ws::message_deflater>(deflate->client_max_window_bits,
+                                                      deflate->client_no_context_takeover, wanted.level,
+                                                      wanted.memory_level);
+    min_compressed_size = wanted.min_size;
+    extensions_ = deflate->to_string();
+  }
+  decoder_ = ws::decoder(ws::role::client, options_.max_message_size, std::move(inflater));
+  encoder_ = ws::encoder(ws::role::client, std::move(deflater), min_compressed_size);
 }
 
 void session::reset_read_buffer(std::string received) {
@@ -231,7 +252,7 @@ asio::awaitable<void> session::reconnect_loop() {
 void session::adopt(std::unique_ptr<net::transport> transport, std::string received,
                     connection_state::switched done) {
   transport_ = std::move(transport);
-  decoder_ = ws::decoder(ws::role::client, options_.max_message_size);
+  reset_codecs(done.deflate);
   reset_read_buffer(std::move(received));
   outbox_.clear();
   outbox_frames_ = 0;
@@ -244,7 +265,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
   protocol_ = done.protocol;
   phase_ = phase::open;
   ++generation_;
-  deliver(up(std::move(done.protocol), std::move(done.headers)));
+  deliver(up(std::move(done.protocol), std::move(done.headers), extensions_));
   outbox_drained_.notify();  // senders waiting for the session to come back
   spawn_loops();
 }
@@ -357,7 +378,8 @@ void session::queue_frame(frame&& f) {
   } else if (auto* b = std::get_if<binary>(&f)) {
     payload = &b->data;
   }
-  if (!payload || payload->size() < splice_payload_from) {
+  // A compressed message is encoded into the output buffer: it is small by then.
+  if (!payload || payload->size() < splice_payload_from || encoder_.compresses(payload->size())) {
     queue_frame(f);
     return;
   }

@@ -28,8 +28,10 @@ class session : public std::enable_shared_from_this<session> {
  public:
   /// `received` holds bytes that arrived after the 101 response. With a
   /// plan, an unexpected loss is followed by reconnect attempts.
+  /// `deflate`: the permessage-deflate parameters agreed, when they were.
   session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-          std::string protocol, std::unique_ptr<reconnect_plan> plan);
+          std::string protocol, std::optional<ws::deflate_parameters> deflate,
+          std::unique_ptr<reconnect_plan> plan);
 
   /// Starts the reader, writer and keepalive loops.
   void start();
@@ -50,6 +52,7 @@ class session : public std::enable_shared_from_this<session> {
   bool is_open() const noexcept { return phase_ != phase::ended; }
   std::error_code error() const noexcept { return end_reason_; }
   const std::string& protocol() const noexcept { return protocol_; }
+  const std::string& extensions() const noexcept { return extensions_; }
   const asio::any_io_executor& get_executor() const noexcept { return executor_; }
 
  private:
@@ -69,6 +72,8 @@ class session : public std::enable_shared_from_this<session> {
   void adopt(std::unique_ptr<net::transport> transport, std::string received, connection_state::switched done);
   /// Starts reading anew from `received`, the bytes that followed a 101.
   void reset_read_buffer(std::string received);
+  /// A decoder and encoder for a new connection, compressing as agreed.
+  void reset_codecs(const std::optional<ws::deflate_parameters>& deflate);
 
   void on_frame(frame f);
   void on_protocol_error(std::error_code ec);
@@ -97,6 +102,7 @@ class session : public std::enable_shared_from_this<session> {
   std::unique_ptr<net::transport> transport_;
   websocket_options options_;
   std::string protocol_;
+  std::string extensions_;
   std::unique_ptr<reconnect_plan> plan_;  // null: never reconnects
   ws::decoder decoder_;
   ws::encoder encoder_;

@@ -114,4 +114,9 @@ const std::string& websocket::protocol() const noexcept {
   return session_ ? session_->protocol() : none;
 }
 
+const std::string& websocket::extensions() const noexcept {
+  static const std::string none;
+  return session_ ? session_->extensions() : none;
+}
+
 }  // namespace wscoro

@@ -4,7 +4,7 @@
 # Packages the build, the samples and the tests need.
 WSCORO_PACKAGES=(
   g++ clang meson ninja-build pkgconf
-  libasio-dev libssl-dev node-llhttp doctest-dev openssl
+  libasio-dev libssl-dev node-llhttp doctest-dev openssl zlib1g-dev
   python3 python3-websockets nodejs node-ws
 )
 

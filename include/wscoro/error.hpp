@@ -42,9 +42,17 @@ enum class error {
   accept_key_mismatch,          ///< Sec-WebSocket-Accept is not the one our key asks for.
   unoffered_subprotocol,        ///< The server selected a subprotocol the client did not offer.
   unoffered_extension,          ///< The server selected an extension the client did not offer.
+  duplicate_extension,          ///< The server selected permessage-deflate more than once.
+  duplicate_extension_parameter,  ///< A permessage-deflate parameter appears twice in the server's answer.
+  invalid_extension_parameter,  ///< A permessage-deflate parameter is unknown, or its value is malformed (window bits must be 8..15).
+  extension_parameter_rejected, ///< The server chose a permessage-deflate parameter the client did not offer or allow.
+  compression_unavailable,      ///< websocket_options::compress was set, but wscoro was built without zlib; nothing was sent.
 
   // Frames received from the peer (each closes the session with the RFC 6455 code in brackets).
   reserved_bits_set,            ///< [1002] RSV1-3 set without an extension that defines them.
+  compressed_control_frame,     ///< [1002] RSV1 (compressed) on a control frame.
+  compressed_continuation,      ///< [1002] RSV1 (compressed) on a continuation frame: only a message's first frame carries it.
+  invalid_compressed_data,      ///< [1007] A compressed message that is not valid DEFLATE data.
   reserved_opcode,              ///< [1002] An opcode RFC 6455 reserves.
   masked_frame,                 ///< [1002] A server sent a masked frame.
   unmasked_frame,               ///< [1002] A client sent an unmasked frame (server role).

@@ -26,10 +26,13 @@ struct down {
 
 /// The session is upgraded again after a down (Gun's gun_up).
 struct up {
-  explicit up(std::string selected = {}, fields response_headers = {})
-      : protocol(std::move(selected)), headers(std::move(response_headers)) {}
+  explicit up(std::string selected = {}, fields response_headers = {}, std::string negotiated_extensions = {})
+      : protocol(std::move(selected)),
+        headers(std::move(response_headers)),
+        extensions(std::move(negotiated_extensions)) {}
   std::string protocol;  ///< The subprotocol the server selected this time.
   fields headers;        ///< The new 101 response's headers.
+  std::string extensions;  ///< The extension negotiated this time, as upgraded::extensions.
   friend bool operator==(const up&, const up&) = default;
 };
 

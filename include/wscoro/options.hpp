@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,46 @@ struct connection_options {
   std::string unix_socket_path;
 };
 
+/// permessage-deflate (RFC 7692): how messages are compressed, and what the
+/// client allows the server to choose. Needs wscoro built with zlib (the
+/// meson feature option `zlib`); without it an upgrade asking for
+/// compression fails with error::compression_unavailable.
+///
+/// The server picks the parameters from the offer; a 101 that picks one the
+/// client did not allow fails the upgrade (error::extension_parameter_rejected
+/// and its neighbours). A server that declines the offer gets an
+/// uncompressed session (upgraded::extensions is then empty).
+struct deflate_options {
+  deflate_options() = default;
+
+  /// Offer "permessage-deflate" with no parameters at all, for servers that
+  /// refuse any. The server may still limit its own window or ask for no
+  /// context takeover; the window bits and no_context_takeover fields
+  /// below are then not offered.
+  bool compat = false;
+  /// Largest LZ77 window (8..15 bits) the client compresses with; below 15
+  /// it is offered as client_max_window_bits=N, else client_max_window_bits
+  /// is offered without a value (the server may choose any). A window of 8
+  /// is honoured by compressing with run-length matches only (zlib cannot
+  /// produce a raw 256-byte window).
+  int client_max_window_bits = 15;
+  /// Largest window (8..15 bits) the server may compress with; below 15 it
+  /// is offered as server_max_window_bits=N and the server must not exceed it.
+  int server_max_window_bits = 15;
+  /// The client compresses every message on its own, without the previous
+  /// messages as context: less memory kept between messages, less compression.
+  bool client_no_context_takeover = false;
+  /// Ask the server to do the same (it must agree, or the upgrade fails).
+  bool server_no_context_takeover = false;
+  /// zlib compression level, 0 (store) to 9 (smallest); -1 is zlib's default (6).
+  int level = -1;
+  /// zlib memory level, 1 to 9: more memory, faster and better compression.
+  int memory_level = 8;
+  /// Messages shorter than this many bytes are sent uncompressed (RSV1
+  /// clear), which RFC 7692 allows for any message.
+  std::size_t min_size = 0;
+};
+
 /// Options of connection::ws_upgrade and of the websocket it gives.
 struct websocket_options {
   websocket_options() = default;
@@ -119,6 +160,9 @@ struct websocket_options {
   /// pong, or any frame) before the connection is declared lost
   /// (error::pong_timeout); zero only pings.
   std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
+
+  /// Offer permessage-deflate compression (Gun's `compress`); none when empty.
+  std::optional<deflate_options> compress;
 
   /// Reconnection after an unexpected loss. While the connection is down,
   /// send() fails with error::connection_down, or waits for it to come back

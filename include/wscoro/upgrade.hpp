@@ -14,6 +14,10 @@ struct upgraded {
   websocket socket;
   std::string protocol;  ///< The selected subprotocol, or empty.
   fields headers;        ///< The 101 response's headers.
+  /// The negotiated extension with the parameters in force, in a canonical
+  /// form, e.g. "permessage-deflate; server_no_context_takeover;
+  /// client_max_window_bits=12"; empty: messages are not compressed.
+  std::string extensions;
 };
 
 /// The server answered with something other than 101: the whole response.

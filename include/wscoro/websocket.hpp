@@ -84,6 +84,9 @@ class websocket {
 
   /// The subprotocol the server selected (at the latest upgrade), or empty.
   const std::string& protocol() const noexcept;
+  /// The extension negotiated (at the latest upgrade) as upgraded::extensions;
+  /// empty when messages are not compressed.
+  const std::string& extensions() const noexcept;
 
   explicit websocket(std::shared_ptr<detail::session> s) noexcept;
 

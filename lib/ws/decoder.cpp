@@ -9,7 +9,7 @@ namespace wscoro::ws {
 
 std::error_code decoder::check_header() const noexcept {
   const frame_header& h = header_;
-  if (h.rsv1 || h.rsv2 || h.rsv3) return error::reserved_bits_set;
+  if (h.rsv2 || h.rsv3 || (h.rsv1 && !inflater_)) return error::reserved_bits_set;
   switch (h.op()) {
     case opcode::continuation:
     case opcode::text:
@@ -24,15 +24,19 @@ std::error_code decoder::check_header() const noexcept {
   if (role_ == role::client && h.masked) return error::masked_frame;
   if (role_ == role::server && !h.masked) return error::unmasked_frame;
   if (is_control(h.op())) {
+    if (h.rsv1) return error::compressed_control_frame;
     if (!h.fin) return error::fragmented_control_frame;
     if (h.length > 125) return error::control_frame_too_large;
     return {};
   }
   if (h.op() == opcode::continuation) {
     if (!in_message_) return error::unexpected_continuation;
+    if (h.rsv1) return error::compressed_continuation;
   } else if (in_message_) {
     return error::expected_continuation;
   }
+  // A compressed message is bounded by its inflated size, as it inflates.
+  if (h.rsv1 || (in_message_ && message_is_compressed_)) return {};
   const std::size_t so_far = in_message_ ? message_.size() : 0;
   if (h.length > max_message_size_ - so_far) return error::message_too_big;
   return {};
@@ -54,14 +58,35 @@ void decoder::begin_frame() {
       spares_.pop_back();
       spare_bytes_ -= message_.capacity();
     }
+    message_is_compressed_ = header_.rsv1;
     message_.clear();
     utf8_.reset();
   }
+  if (message_is_compressed_) return;  // the inflater sizes the message
   // Reserve only what this frame declares, which check_header bounded.
   message_.reserve(message_.size() + static_cast<std::size_t>(header_.length));
 }
 
+std::error_code decoder::check_text(std::size_t from) {
+  if (message_is_text_ && !utf8_.feed(std::string_view(message_).substr(from))) return error::invalid_utf8;
+  return {};
+}
+
+std::error_code decoder::inflate_payload(std::string_view bytes) {
+  if (header_.masked) {
+    unmasked_.assign(bytes);
+    apply_mask(unmasked_.data(), unmasked_.size(), header_.key, mask_offset_);
+    mask_offset_ += bytes.size();
+    bytes = unmasked_;
+  }
+  const std::size_t start = message_.size();
+  auto ec = inflater_->inflate(bytes, message_, max_message_size_);
+  if (!ec) ec = check_text(start);
+  return ec;
+}
+
 std::error_code decoder::take_payload(std::string_view bytes) {
+  if (message_is_compressed_ && !is_control(header_.op())) return inflate_payload(bytes);
   std::string& sink = is_control(header_.op()) ? control_ : message_;
   const std::size_t start = sink.size();
   sink.append(bytes);
@@ -75,13 +100,12 @@ std::error_code decoder::check_payload(std::string& sink, std::size_t start) {
     apply_mask(sink.data() + start, n, header_.key, mask_offset_);
     mask_offset_ += n;
   }
-  if (&sink == &message_ && message_is_text_ && !utf8_.feed(std::string_view(sink).substr(start)))
-    return error::invalid_utf8;
+  if (&sink == &message_) return check_text(start);
   return {};
 }
 
 std::span<char> decoder::payload_space(std::size_t most) {
-  if (finished_ || !in_frame_ || is_control(header_.op()) || remaining_ == 0) return {};
+  if (payload_to_come() == 0) return {};
   const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, most));
   space_start_ = message_.size();
   message_.resize(space_start_ + n);
@@ -121,6 +145,12 @@ decoder::result decoder::finish_frame(std::size_t consumed) {
   }
   if (!header_.fin) return {consumed, std::nullopt, {}};
   in_message_ = false;
+  if (message_is_compressed_) {
+    const std::size_t start = message_.size();
+    auto ec = inflater_->finish(message_, max_message_size_);
+    if (!ec) ec = check_text(start);
+    if (ec) return {consumed, std::nullopt, ec};
+  }
   if (message_is_text_) {
     if (!utf8_.complete()) return {consumed, std::nullopt, error::invalid_utf8};
     return {consumed, text{std::move(message_)}, {}};
@@ -178,7 +208,7 @@ decoder::result decoder::decode(std::string_view in) {
 }
 
 std::uint16_t close_code_for(std::error_code ec) noexcept {
-  if (ec == error::invalid_utf8 || ec == error::invalid_utf8_close_reason)
+  if (ec == error::invalid_utf8 || ec == error::invalid_utf8_close_reason || ec == error::invalid_compressed_data)
     return close_code::invalid_payload;
   if (ec == error::message_too_big) return close_code::message_too_big;
   return close_code::protocol_error;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "wscoro/frame.hpp"
+#include "ws/deflate_codec.hpp"
 #include "ws/frame_header.hpp"
 #include "ws/utf8.hpp"
 
@@ -28,8 +30,11 @@ class decoder {
     std::error_code error;        ///< A protocol violation; the decoder then stops.
   };
 
-  decoder(role r, std::size_t max_message_size) noexcept
-      : role_(r), max_message_size_(max_message_size) {}
+  /// With an inflater, permessage-deflate was negotiated: a message whose
+  /// first frame has RSV1 set is inflated, and max_message_size bounds its
+  /// inflated size.
+  decoder(role r, std::size_t max_message_size, std::unique_ptr<message_inflater> inflater = nullptr) noexcept
+      : role_(r), max_message_size_(max_message_size), inflater_(std::move(inflater)) {}
 
   /// Consumes bytes until one event is complete, an error is found, or the
   /// input runs out. A partial header is left unconsumed. After an error,
@@ -46,9 +51,10 @@ class decoder {
   /// them from the socket straight into the message instead of through its
   /// read buffer. Empty elsewhere. commit_payload() must follow.
   std::span<char> payload_space(std::size_t most);
-  /// How many payload bytes of the current data frame are still to come.
+  /// How many payload bytes of the current data frame are still to come
+  /// (0 in a compressed message: its bytes go through the inflater).
   std::uint64_t payload_to_come() const noexcept {
-    return in_frame_ && !finished_ && !is_control(header_.op()) ? remaining_ : 0;
+    return in_frame_ && !finished_ && !is_control(header_.op()) && !message_is_compressed_ ? remaining_ : 0;
   }
   /// Takes `n` bytes the caller put at the start of payload_space(); the
   /// rest of that room is given back. Then decode() goes on as usual (with
@@ -63,10 +69,13 @@ class decoder {
   void begin_frame();
   std::error_code take_payload(std::string_view bytes);
   std::error_code check_payload(std::string& sink, std::size_t start);
+  std::error_code inflate_payload(std::string_view bytes);
+  std::error_code check_text(std::size_t from);
   result finish_frame(std::size_t consumed);
 
   role role_;
   std::size_t max_message_size_;
+  std::unique_ptr<message_inflater> inflater_;
   bool finished_ = false;
 
   bool in_frame_ = false;
@@ -76,10 +85,12 @@ class decoder {
 
   bool in_message_ = false;
   bool message_is_text_ = false;
+  bool message_is_compressed_ = false;
   std::string message_;
   std::size_t space_start_ = 0;  // where payload_space() began in message_
   std::vector<std::string> spares_;  // see offer_storage
   std::size_t spare_bytes_ = 0;
+  std::string unmasked_;  // a masked compressed payload, unmasked before inflating
   utf8_validator utf8_;
   std::string control_;
 };

@@ -42,9 +42,10 @@ std::error_code encoder::validate(const frame& f) noexcept {
 
 namespace {
 
-frame_header make_header(opcode op, bool fin, std::size_t size, role r) {
+frame_header make_header(opcode op, bool fin, std::size_t size, role r, bool compressed = false) {
   frame_header h;
   h.fin = fin;
+  h.rsv1 = compressed;
   h.raw_opcode = static_cast<std::uint8_t>(op);
   h.length = size;
   h.masked = r == role::client;
@@ -65,18 +66,27 @@ void encoder::encode_header_masking(opcode op, bool fin, std::string& payload, s
   if (h.masked) apply_mask(payload.data(), payload.size(), h.key);
 }
 
-void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::string& out) {
-  const frame_header h = make_header(op, fin, payload.size(), role_);
+void encoder::encode_frame(opcode op, bool fin, std::string_view payload, std::string& out, bool compressed) {
+  const frame_header h = make_header(op, fin, payload.size(), role_, compressed);
   append_header(h, out);
   const std::size_t body = out.size();
   out.append(payload);
   if (h.masked) apply_mask(out.data() + body, payload.size(), h.key);
 }
 
+void encoder::encode_message(opcode op, std::string_view payload, std::string& out) {
+  if (!compresses(payload.size())) {
+    encode_frame(op, true, payload, out);
+    return;
+  }
+  deflater_->compress(payload, compressed_);
+  encode_frame(op, true, compressed_, out, true);
+}
+
 void encoder::encode(const frame& f, std::string& out) {
   std::visit(overloaded{
-                 [&](const text& t) { encode_frame(opcode::text, true, t.data, out); },
-                 [&](const binary& b) { encode_frame(opcode::binary, true, b.data, out); },
+                 [&](const text& t) { encode_message(opcode::text, t.data, out); },
+                 [&](const binary& b) { encode_message(opcode::binary, b.data, out); },
                  [&](const ping& p) { encode_frame(opcode::ping, true, p.data, out); },
                  [&](const pong& p) { encode_frame(opcode::pong, true, p.data, out); },
                  [&](const close_frame& c) {

@@ -49,7 +49,7 @@ std::vector<std::string> offered_protocols(const fields& f) {
 }
 
 std::error_code check_upgrade_response(const response& head, const handshake_offer& offer,
-                                       std::string& protocol) {
+                                       std::string& protocol, std::optional<deflate_parameters>& deflate) {
   const auto upgrade = head.headers.combined("upgrade");
   if (!upgrade || !http::list_contains(*upgrade, "websocket")) return error::upgrade_header_missing;
   const auto connection = head.headers.combined("connection");
@@ -73,9 +73,9 @@ std::error_code check_upgrade_response(const response& head, const handshake_off
       return error::unoffered_subprotocol;
     protocol = std::string(tokens.front());
   }
-  if (const auto extensions = head.headers.combined("sec-websocket-extensions")) {
-    if (!http::split_list(*extensions).empty()) return error::unoffered_extension;
-  }
+  deflate.reset();
+  if (const auto extensions = head.headers.combined("sec-websocket-extensions"))
+    return accept_deflate_answer(*extensions, offer.deflate ? &*offer.deflate : nullptr, deflate);
   return {};
 }
 

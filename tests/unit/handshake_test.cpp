@@ -37,9 +37,10 @@ TEST_CASE("handshake: keys are base64 of 16 random bytes and differ") {
 }
 
 TEST_CASE("handshake: a correct 101 passes; header names and tokens ignore case") {
-  const ws::handshake_offer offer{"dGhlIHNhbXBsZSBub25jZQ==", {}};
+  const ws::handshake_offer offer{"dGhlIHNhbXBsZSBub25jZQ==", {}, {}};
   std::string protocol = "stale";
-  CHECK_FALSE(ws::check_upgrade_response(switching("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), offer, protocol));
+  std::optional<ws::deflate_parameters> deflate;
+  CHECK_FALSE(ws::check_upgrade_response(switching("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), offer, protocol, deflate));
   CHECK(protocol.empty());
 
   response r;
@@ -47,59 +48,60 @@ TEST_CASE("handshake: a correct 101 passes; header names and tokens ignore case"
   r.headers.add("UPGRADE", "WebSocket");
   r.headers.add("connection", "keep-alive, upgrade");
   r.headers.add("sec-websocket-accept", " s3pPLMBiTxaQ9kYGzzhZRbK+xOo= ");
-  CHECK_FALSE(ws::check_upgrade_response(r, offer, protocol));
+  CHECK_FALSE(ws::check_upgrade_response(r, offer, protocol, deflate));
 }
 
 TEST_CASE("handshake: each failed check has its own error") {
-  const ws::handshake_offer offer{"dGhlIHNhbXBsZSBub25jZQ==", {"chat", "superchat"}};
+  const ws::handshake_offer offer{"dGhlIHNhbXBsZSBub25jZQ==", {"chat", "superchat"}, {}};
   const std::string good = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
   std::string protocol;
+  std::optional<ws::deflate_parameters> deflate;
 
   response no_upgrade;
   no_upgrade.status = 101;
   no_upgrade.headers.add("Connection", "Upgrade");
   no_upgrade.headers.add("Sec-WebSocket-Accept", good);
-  CHECK(ws::check_upgrade_response(no_upgrade, offer, protocol) == error::upgrade_header_missing);
+  CHECK(ws::check_upgrade_response(no_upgrade, offer, protocol, deflate) == error::upgrade_header_missing);
 
   response no_connection;
   no_connection.status = 101;
   no_connection.headers.add("Upgrade", "websocket");
   no_connection.headers.add("Sec-WebSocket-Accept", good);
-  CHECK(ws::check_upgrade_response(no_connection, offer, protocol) == error::connection_header_missing);
+  CHECK(ws::check_upgrade_response(no_connection, offer, protocol, deflate) == error::connection_header_missing);
 
   response no_accept;
   no_accept.status = 101;
   no_accept.headers.add("Upgrade", "websocket");
   no_accept.headers.add("Connection", "Upgrade");
-  CHECK(ws::check_upgrade_response(no_accept, offer, protocol) == error::accept_key_missing);
+  CHECK(ws::check_upgrade_response(no_accept, offer, protocol, deflate) == error::accept_key_missing);
 
-  CHECK(ws::check_upgrade_response(switching("AAAAAAAAAAAAAAAAAAAAAAAAAAA="), offer, protocol) ==
+  CHECK(ws::check_upgrade_response(switching("AAAAAAAAAAAAAAAAAAAAAAAAAAA="), offer, protocol, deflate) ==
         error::accept_key_mismatch);
 
   auto twice = switching(good);
   twice.headers.add("Sec-WebSocket-Accept", good);
-  CHECK(ws::check_upgrade_response(twice, offer, protocol) == error::accept_key_mismatch);
+  CHECK(ws::check_upgrade_response(twice, offer, protocol, deflate) == error::accept_key_mismatch);
 
   auto chosen = switching(good);
   chosen.headers.add("Sec-WebSocket-Protocol", "superchat");
-  CHECK_FALSE(ws::check_upgrade_response(chosen, offer, protocol));
+  CHECK_FALSE(ws::check_upgrade_response(chosen, offer, protocol, deflate));
   CHECK(protocol == "superchat");
 
   auto unoffered = switching(good);
   unoffered.headers.add("Sec-WebSocket-Protocol", "other");
-  CHECK(ws::check_upgrade_response(unoffered, offer, protocol) == error::unoffered_subprotocol);
+  CHECK(ws::check_upgrade_response(unoffered, offer, protocol, deflate) == error::unoffered_subprotocol);
 
   auto wrong_case = switching(good);
   wrong_case.headers.add("Sec-WebSocket-Protocol", "CHAT");
-  CHECK(ws::check_upgrade_response(wrong_case, offer, protocol) == error::unoffered_subprotocol);
+  CHECK(ws::check_upgrade_response(wrong_case, offer, protocol, deflate) == error::unoffered_subprotocol);
 
   auto two = switching(good);
   two.headers.add("Sec-WebSocket-Protocol", "chat, superchat");
-  CHECK(ws::check_upgrade_response(two, offer, protocol) == error::unoffered_subprotocol);
+  CHECK(ws::check_upgrade_response(two, offer, protocol, deflate) == error::unoffered_subprotocol);
 
   auto extension = switching(good);
   extension.headers.add("Sec-WebSocket-Extensions", "permessage-deflate");
-  CHECK(ws::check_upgrade_response(extension, offer, protocol) == error::unoffered_extension);
+  CHECK(ws::check_upgrade_response(extension, offer, protocol, deflate) == error::unoffered_extension);
 }
 
 TEST_CASE("handshake: offered subprotocols come from every sec-websocket-protocol header") {

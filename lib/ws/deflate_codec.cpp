@@ -1,0 +1,159 @@
+#include "ws/deflate_codec.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "wscoro/error.hpp"
+
+#if WSCORO_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+namespace wscoro::ws {
+
+#if WSCORO_HAVE_ZLIB
+
+namespace {
+
+constexpr unsigned char flush_tail[] = {0x00, 0x00, 0xff, 0xff};
+
+// Output grows by at most this much per step, so that a small compressed
+// input never makes a large allocation before its output is seen.
+constexpr std::size_t inflate_step = 64 * 1024;
+
+Bytef* bytes(const char* p) noexcept { return reinterpret_cast<Bytef*>(const_cast<char*>(p)); }
+
+}  // namespace
+
+bool deflate_available() noexcept { return true; }
+
+struct message_deflater::stream {
+  z_stream z{};
+  ~stream() { deflateEnd(&z); }
+};
+
+message_deflater::message_deflater(int window_bits, bool no_context_takeover, int level, int memory_level)
+    : z_(std::make_unique<stream>()), no_context_takeover_(no_context_takeover) {
+  // zlib refuses a raw window of 8 bits (it would silently use 9, whose
+  // back-references a peer with a 256-byte window cannot follow). Matches
+  // at distance 1 only (Z_RLE) fit any window.
+  const bool run_length_only = window_bits <= 8;
+  const int bits = std::clamp(window_bits, 9, 15);
+  if (deflateInit2(&z_->z, level, Z_DEFLATED, -bits, memory_level, run_length_only ? Z_RLE : Z_DEFAULT_STRATEGY) !=
+      Z_OK)
+    throw std::runtime_error("wscoro: zlib's deflateInit2 failed");
+}
+
+message_deflater::~message_deflater() = default;
+message_deflater::message_deflater(message_deflater&&) noexcept = default;
+message_deflater& message_deflater::operator=(message_deflater&&) noexcept = default;
+
+void message_deflater::compress(std::string_view message, std::string& out) {
+  z_stream& z = z_->z;
+  out.resize(message.size() + message.size() / 1000 + 64);
+  z.next_in = bytes(message.data());
+  z.avail_in = static_cast<uInt>(message.size());
+  std::size_t produced = 0;
+  for (;;) {
+    z.next_out = bytes(out.data() + produced);
+    z.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - produced, 1u << 30));
+    const std::size_t room = z.avail_out;
+    deflate(&z, Z_SYNC_FLUSH);
+    produced += room - z.avail_out;
+    // A sync flush is complete when zlib stopped with output room to spare.
+    if (z.avail_out != 0 && z.avail_in == 0) break;
+    out.resize(out.size() * 2);
+  }
+  out.resize(produced - sizeof flush_tail);  // RFC 7692 7.2.1: the tail is not sent
+  if (no_context_takeover_) deflateReset(&z);
+}
+
+struct message_inflater::stream {
+  z_stream z{};
+  ~stream() { inflateEnd(&z); }
+};
+
+message_inflater::message_inflater(int window_bits, bool no_context_takeover)
+    : z_(std::make_unique<stream>()), no_context_takeover_(no_context_takeover) {
+  // A peer that negotiated 8 may still compress with zlib's 9 (see above);
+  // a larger inflate window is always safe.
+  if (inflateInit2(&z_->z, -std::clamp(window_bits, 9, 15)) != Z_OK)
+    throw std::runtime_error("wscoro: zlib's inflateInit2 failed");
+}
+
+message_inflater::~message_inflater() = default;
+message_inflater::message_inflater(message_inflater&&) noexcept = default;
+message_inflater& message_inflater::operator=(message_inflater&&) noexcept = default;
+
+std::error_code message_inflater::inflate(std::string_view in, std::string& out, std::size_t limit) {
+  z_stream& z = z_->z;
+  z.next_in = bytes(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    const std::size_t used = out.size();
+    int rc = Z_OK;
+    if (used < limit) {
+      const std::size_t step = std::min({inflate_step, limit - used, std::max<std::size_t>(used, 4096)});
+      if (out.capacity() < used + step) out.reserve(std::min(limit, std::max(used + step, out.capacity() * 2)));
+      out.resize(used + step);
+      z.next_out = bytes(out.data() + used);
+      z.avail_out = static_cast<uInt>(step);
+      rc = ::inflate(&z, Z_SYNC_FLUSH);
+      out.resize(used + step - z.avail_out);
+    } else {
+      // At the limit, one more byte would be too much: probe for it in a
+      // byte on the stack rather than grow the message.
+      Bytef probe;
+      z.next_out = &probe;
+      z.avail_out = 1;
+      rc = ::inflate(&z, Z_SYNC_FLUSH);
+      if (z.avail_out == 0) return error::message_too_big;
+    }
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return error::invalid_compressed_data;
+    if (rc == Z_STREAM_END) {
+      // A final block (BFINAL) ended the stream; what follows starts a new one.
+      inflateReset(&z);
+      if (z.avail_in == 0) return {};
+      continue;
+    }
+    // inflate stops when the input or the output runs out: room left means
+    // every input byte was taken.
+    if (z.avail_out != 0) return {};
+  }
+}
+
+std::error_code message_inflater::finish(std::string& out, std::size_t limit) {
+  const auto* tail = reinterpret_cast<const char*>(flush_tail);
+  auto ec = inflate(std::string_view(tail, sizeof flush_tail), out, limit);
+  if (!ec && no_context_takeover_) inflateReset(&z_->z);
+  return ec;
+}
+
+#else  // built without zlib: negotiation refuses compression before any codec is made
+
+bool deflate_available() noexcept { return false; }
+
+struct message_deflater::stream {};
+message_deflater::message_deflater(int, bool, int, int) : no_context_takeover_(false) {
+  throw std::logic_error("wscoro was built without zlib: no permessage-deflate");
+}
+message_deflater::~message_deflater() = default;
+message_deflater::message_deflater(message_deflater&&) noexcept = default;
+message_deflater& message_deflater::operator=(message_deflater&&) noexcept = default;
+void message_deflater::compress(std::string_view, std::string&) {}
+
+struct message_inflater::stream {};
+message_inflater::message_inflater(int, bool) : no_context_takeover_(false) {
+  throw std::logic_error("wscoro was built without zlib: no permessage-deflate");
+}
+message_inflater::~message_inflater() = default;
+message_inflater::message_inflater(message_inflater&&) noexcept = default;
+message_inflater& message_inflater::operator=(message_inflater&&) noexcept = default;
+std::error_code message_inflater::inflate(std::string_view, std::string&, std::size_t) {
+  return error::compression_unavailable;
+}
+std::error_code message_inflater::finish(std::string&, std::size_t) { return error::compression_unavailable; }
+
+#endif
+
+}  // namespace wscoro::ws
