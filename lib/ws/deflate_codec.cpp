@@ -49,6 +49,12 @@ message_deflater::message_deflater(message_deflater&&) noexcept = default;
 message_deflater& message_deflater::operator=(message_deflater&&) noexcept = default;
 
 void message_deflater::compress(std::string_view message, std::string& out) {
+  if (message.empty()) {
+    // An empty stored block, tail stripped (RFC 7692 7.2.3.6). zlib would
+    // emit nothing for a second flush in a row with no input.
+    out.assign(1, '\0');
+    return;
+  }
   z_stream& z = z_->z;
   out.resize(message.size() + message.size() / 1000 + 64);
   z.next_in = bytes(message.data());
@@ -86,6 +92,8 @@ message_inflater::message_inflater(message_inflater&&) noexcept = default;
 message_inflater& message_inflater::operator=(message_inflater&&) noexcept = default;
 
 std::error_code message_inflater::inflate(std::string_view in, std::string& out, std::size_t limit) {
+  if (in.empty()) return {};
+  if (stream_ended_) return error::invalid_compressed_data;  // data after a final block
   z_stream& z = z_->z;
   z.next_in = bytes(in.data());
   z.avail_in = static_cast<uInt>(in.size());
@@ -111,10 +119,10 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
     }
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return error::invalid_compressed_data;
     if (rc == Z_STREAM_END) {
-      // A final block (BFINAL) ended the stream; what follows starts a new one.
-      inflateReset(&z);
-      if (z.avail_in == 0) return {};
-      continue;
+      // A sender may end a message with a final block (RFC 7692 7.2.3.4);
+      // nothing but the end of the message may follow it.
+      stream_ended_ = true;
+      return z.avail_in == 0 ? std::error_code() : std::error_code(error::invalid_compressed_data);
     }
     // inflate stops when the input or the output runs out: room left means
     // every input byte was taken.
@@ -123,6 +131,12 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
 }
 
 std::error_code message_inflater::finish(std::string& out, std::size_t limit) {
+  if (stream_ended_) {
+    // After a final block the window is gone: the next message starts afresh.
+    stream_ended_ = false;
+    inflateReset(&z_->z);
+    return {};
+  }
   const auto* tail = reinterpret_cast<const char*>(flush_tail);
   auto ec = inflate(std::string_view(tail, sizeof flush_tail), out, limit);
   if (!ec && no_context_takeover_) inflateReset(&z_->z);

@@ -59,6 +59,7 @@ class message_inflater {
   struct stream;
   std::unique_ptr<stream> z_;
   bool no_context_takeover_;
+  bool stream_ended_ = false;  // the message ended its stream with a final block
 };
 
 }  // namespace wscoro::ws
