@@ -3,7 +3,9 @@
 //
 // Usage:
 //   NODE_PATH=/usr/share/nodejs node tests/peers/node_server.js
-//       [--tls CERT KEY] [--unix PATH] [--deflate] [--verbose]
+//       [--tls CERT KEY] [--unix PATH] [--deflate] [--deflate-server-no-context-takeover]
+//       [--deflate-client-no-context-takeover] [--deflate-server-max-window-bits N]
+//       [--deflate-client-max-window-bits N] [--verbose]
 //
 // Listens on 127.0.0.1 with an ephemeral port (or on PATH with --unix), then
 // prints exactly one line "PORT <n>" ("PORT 0" for --unix) to stdout. All
@@ -11,7 +13,9 @@
 // its stdin reaches EOF (the test harness closes stdin to stop it, so an
 // orphaned server never lingers).
 //
-// Server settings: permessage-deflate only with --deflate, maxPayload 64 MiB,
+// Server settings: permessage-deflate only with --deflate (every message
+// compressed, threshold 0; the --deflate-* flags set the parameters the
+// server asks for and imply --deflate), maxPayload 64 MiB,
 // no keepalive pings, subprotocols "chat" and "superchat" (the first one the
 // client offers that the server supports is selected; none -> none).
 //
@@ -56,12 +60,19 @@ const ROUTES = new Set(['/', '/echo', '/refuse', '/ping', '/close',
 
 function usage(message) {
   process.stderr.write(`node_server: ${message}\n` +
-    'usage: node_server.js [--tls CERT KEY] [--unix PATH] [--deflate] [--verbose]\n');
+    'usage: node_server.js [--tls CERT KEY] [--unix PATH] [--deflate] [--deflate-server-no-context-takeover]\n' +
+    '  [--deflate-client-no-context-takeover] [--deflate-server-max-window-bits N]\n' +
+    '  [--deflate-client-max-window-bits N] [--verbose]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = { tls: null, unix: null, deflate: false, verbose: false };
+  const args = { tls: null, unix: null, deflate: false, deflateOptions: { threshold: 0 }, verbose: false };
+  const windowBits = (i) => {
+    if (i + 1 >= argv.length) usage(`${argv[i]} needs N`);
+    args.deflate = true;
+    return parseInt(argv[i + 1], 10);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--tls') {
@@ -73,6 +84,16 @@ function parseArgs(argv) {
       args.unix = argv[++i];
     } else if (arg === '--deflate') {
       args.deflate = true;
+    } else if (arg === '--deflate-server-no-context-takeover') {
+      args.deflate = true;
+      args.deflateOptions.serverNoContextTakeover = true;
+    } else if (arg === '--deflate-client-no-context-takeover') {
+      args.deflate = true;
+      args.deflateOptions.clientNoContextTakeover = true;
+    } else if (arg === '--deflate-server-max-window-bits') {
+      args.deflateOptions.serverMaxWindowBits = windowBits(i++);
+    } else if (arg === '--deflate-client-max-window-bits') {
+      args.deflateOptions.clientMaxWindowBits = windowBits(i++);
     } else if (arg === '--verbose' || arg === '-v') {
       args.verbose = true;
     } else {
@@ -113,7 +134,7 @@ function refuse(socket, status, reason, headers, body) {
 const wss = new WebSocketServer({
   noServer: true,
   maxPayload: 64 * 1024 * 1024,
-  perMessageDeflate: args.deflate,
+  perMessageDeflate: args.deflate ? args.deflateOptions : false,
   clientTracking: true,
   handleProtocols: (protocols /* Set, in client order */) => {
     for (const p of protocols) if (SUBPROTOCOLS.includes(p)) return p;

@@ -4,6 +4,8 @@
 Usage:
     /usr/bin/python3 tests/peers/py_server.py [--tls CERTFILE KEYFILE]
         [--unix SOCKETPATH] [--no-compression] [--verbose]
+        [--deflate-server-no-context-takeover] [--deflate-client-no-context-takeover]
+        [--deflate-server-max-window-bits N] [--deflate-client-max-window-bits N]
 
 Listens on 127.0.0.1 with an ephemeral port (or on SOCKETPATH with --unix),
 then prints exactly one line "PORT <n>" ("PORT 0" for --unix) to stdout and
@@ -12,7 +14,9 @@ SIGINT, or when its stdin reaches EOF (the test harness closes stdin to stop
 it, so an orphaned server never lingers).
 
 Server settings: permessage-deflate as websockets' default (off with
---no-compression), no message size limit, no keepalive pings, subprotocols
+--no-compression; any --deflate-* flag replaces the default parameters,
+server_max_window_bits=12 and client_max_window_bits=12, with exactly the
+ones given), no message size limit, no keepalive pings, subprotocols
 "chat" and "superchat" (the first one the client offers that the server
 supports is selected; none offered -> none selected).
 
@@ -62,6 +66,7 @@ import urllib.parse
 
 import websockets.exceptions
 import websockets.server
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.frames import OP_BINARY, OP_CONT, OP_TEXT
 
 log = logging.getLogger("py_server")
@@ -238,6 +243,17 @@ async def main(args):
         ping_timeout=None,
         close_timeout=30,
     )
+    deflate_flags = (args.deflate_server_no_context_takeover,
+                     args.deflate_client_no_context_takeover,
+                     args.deflate_server_max_window_bits,
+                     args.deflate_client_max_window_bits)
+    if not args.no_compression and any(deflate_flags):
+        options["compression"] = None
+        options["extensions"] = [ServerPerMessageDeflateFactory(
+            server_no_context_takeover=args.deflate_server_no_context_takeover,
+            client_no_context_takeover=args.deflate_client_no_context_takeover,
+            server_max_window_bits=args.deflate_server_max_window_bits,
+            client_max_window_bits=args.deflate_client_max_window_bits)]
     if args.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls[0], args.tls[1])
@@ -280,6 +296,12 @@ def parse_args():
     parser.add_argument("--tls", nargs=2, metavar=("CERTFILE", "KEYFILE"))
     parser.add_argument("--unix", metavar="SOCKETPATH")
     parser.add_argument("--no-compression", action="store_true")
+    parser.add_argument("--deflate-server-no-context-takeover",
+                        action="store_true")
+    parser.add_argument("--deflate-client-no-context-takeover",
+                        action="store_true")
+    parser.add_argument("--deflate-server-max-window-bits", type=int)
+    parser.add_argument("--deflate-client-max-window-bits", type=int)
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser.parse_args()
 
