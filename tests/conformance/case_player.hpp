@@ -87,6 +87,9 @@ struct conformance_case {
   milliseconds linger{0};
   /// The client must close TCP itself during the linger.
   bool expect_client_eof = false;
+  /// wsecho offers permessage-deflate (--compress); the server must see the
+  /// offer, accepts it without parameters, and inflates what the client sends.
+  bool deflate = false;
 };
 
 struct case_result {
@@ -114,6 +117,7 @@ class case_player {
         progress_(io_),
         pause_timer_(io_),
         linger_timer_(io_),
+        reader_(c.deflate ? std::make_unique<ws::message_inflater>(15, false) : nullptr),
         url_("ws://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + target()) {
     asio::co_spawn(io_, play(), [this](std::exception_ptr e) {
       if (e) problem("server script threw: " + describe(e));
@@ -198,7 +202,13 @@ class case_player {
       const std::string request_line = head.substr(0, head.find("\r\n"));
       const std::string wanted = "GET " + target() + " HTTP/1.1";
       if (request_line != wanted) problem("request line '" + request_line + "', wanted '" + wanted + "'");
-      const std::string answer = test::switching_protocols(head);
+      std::string extensions;
+      if (case_.deflate) {
+        if (test::header_value(head, "sec-websocket-extensions").rfind("permessage-deflate", 0) != 0)
+          problem("the upgrade request does not offer permessage-deflate");
+        extensions = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+      }
+      const std::string answer = test::switching_protocols(head, extensions);
       co_await asio::async_write(*socket_, asio::buffer(answer), asio::redirect_error(asio::use_awaitable, ec));
       head_ok = !ec;
     }
@@ -383,6 +393,7 @@ inline case_result run_case(const conformance_case& c) {
     try {
       std::vector<std::string> argv;
       argv.push_back(WSCORO_SAMPLE_WSECHO);
+      if (c.deflate) argv.push_back("--compress");
       argv.push_back(player.url());
       err.redirected([&] {
         wsecho.emplace(std::move(argv));

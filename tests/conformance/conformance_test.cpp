@@ -19,6 +19,7 @@
 
 #include "case_player.hpp"
 #include "raw_frames.hpp"
+#include "ws/deflate_codec.hpp"
 
 using namespace wscoro;
 using namespace wscoro::conformance;
@@ -746,6 +747,143 @@ TEST_CASE("conformance 8: large messages") {
   for (auto& c : cases) c.deadline = 30s;
   run_group("8 Large messages", cases);
 }
+
+// ===================================================================== 9
+
+#if WSCORO_HAVE_ZLIB
+
+namespace {
+
+// permessage-deflate as a server sends it: one compression context for the
+// whole case (context takeover), or a fresh one per message.
+class server_deflater {
+ public:
+  explicit server_deflater(bool takeover = true) : deflater_(15, !takeover, -1, 8) {}
+  std::string compress(std::string_view message) {
+    std::string out;
+    deflater_.compress(message, out);
+    return out;
+  }
+  /// A whole compressed message of `op` in frames of at most `size` compressed bytes.
+  std::string message(std::uint8_t op, std::string_view payload, std::size_t size = 1 << 30) {
+    return fragmented(op, compress(payload), size, rsv1);
+  }
+
+ private:
+  ws::message_deflater deflater_;
+};
+
+conformance_case compressed(conformance_case c) {
+  c.deflate = true;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("conformance 9: compression (permessage-deflate)") {
+  std::vector<conformance_case> cases;
+  int k = 0;
+  for (std::size_t n : framing_lengths) {
+    ++k;
+    server_deflater d;
+    const std::string t = ascii(n);
+    cases.push_back(compressed(echo_case("9.1." + std::to_string(k), "compressed text, " + std::to_string(n) + " bytes",
+                                         d.message(op_text, t), one(text(t)))));
+    const std::string b = bytes(n, static_cast<unsigned>(k));
+    cases.push_back(compressed(echo_case("9.2." + std::to_string(k),
+                                         "compressed binary (incompressible), " + std::to_string(n) + " bytes",
+                                         d.message(op_binary, b), one(binary(b)))));
+  }
+  // Compressed messages in fragments (Autobahn 12/13 style): the compressed
+  // bytes cut at every size, RSV1 on the first frame only.
+  k = 0;
+  for (std::size_t fragment : {1u, 7u, 64u, 4096u, 65536u}) {
+    ++k;
+    server_deflater d;
+    const std::string t = utf8_text(200000);
+    cases.push_back(compressed(echo_case("9.3." + std::to_string(k),
+                                         "200 KB compressed text in fragments of " + std::to_string(fragment) +
+                                             " compressed bytes",
+                                         d.message(op_text, t, fragment), one(text(t)))));
+  }
+  for (bool takeover : {true, false}) {
+    server_deflater d(takeover);
+    std::string all;
+    std::vector<frame> echoes;
+    for (int i = 0; i < 100; ++i) {
+      const std::string m = "{\"seq\":" + std::to_string(i) + ",\"symbol\":\"EURUSD\",\"bid\":1.0" +
+                            std::to_string(3000 + i * 7) + "}";
+      if (i % 10 == 9) {
+        all += text_frame(m);  // now and then a message left uncompressed
+      } else {
+        all += d.message(op_text, m, 17);
+      }
+      echoes.emplace_back(text(m));
+    }
+    cases.push_back(compressed(echo_case(takeover ? "9.4.1" : "9.4.2",
+                                         std::string("100 JSON messages, fragmented, some plain, context takeover ") +
+                                             (takeover ? "on" : "off"),
+                                         all, echoes)));
+  }
+  {
+    server_deflater d;
+    const std::string t = ascii(3000);
+    const std::string c = d.compress(t);
+    const std::string half = c.substr(0, c.size() / 2);
+    const std::string bytes_to_send = wire(op_text, half, with_rsv(rsv1, false)) + ping_frame("in between") +
+                                      wire(op_continuation, c.substr(half.size()));
+    std::vector<frame> answers;
+    answers.emplace_back(pong("in between"));
+    answers.emplace_back(text(t));
+    cases.push_back(compressed(echo_case("9.5.1", "a ping between the fragments of a compressed message",
+                                         bytes_to_send, answers)));
+    server_deflater e;
+    const std::string empty = e.message(op_binary, "");
+    cases.push_back(compressed(echo_case("9.5.2", "an empty compressed message (one 00 byte)", empty, one(binary("")))));
+  }
+
+  // Violations.
+  {
+    server_deflater d;
+    const std::string c = d.compress(ascii(100));
+    cases.push_back(compressed(fail_case("9.6.1", "RSV1 on a continuation frame",
+                                         wire(op_text, c.substr(0, 10), with_rsv(rsv1, false)) +
+                                             wire(op_continuation, c.substr(10), with_rsv(rsv1)),
+                                         1002)));
+    cases.push_back(compressed(fail_case("9.6.2", "RSV1 on a ping", wire(op_ping, "x", with_rsv(rsv1)), 1002)));
+    cases.push_back(compressed(fail_case("9.6.3", "RSV1 on a close", wire(op_close, "\x03\xe8", with_rsv(rsv1)), 1002)));
+    cases.push_back(compressed(fail_case("9.6.4", "RSV1 on a pong", wire(op_pong, "", with_rsv(rsv1)), 1002)));
+    cases.push_back(compressed(fail_case("9.6.5", "RSV2 on a compressed message",
+                                         wire(op_text, c, with_rsv(rsv1 | rsv2)), 1002)));
+  }
+  {
+    server_deflater d;
+    const std::string bad = ascii(1000) + "\xed\xa0\x80" + ascii(1000);
+    cases.push_back(compressed(fail_case("9.7.1", "compressed text that inflates to invalid UTF-8",
+                                         d.message(op_text, bad), 1007)));
+    server_deflater e;
+    cases.push_back(compressed(fail_case("9.7.2", "the same in fragments of 5 compressed bytes",
+                                         e.message(op_text, bad, 5), 1007)));
+    server_deflater f;
+    cases.push_back(compressed(fail_case("9.7.3", "compressed text ending inside a character",
+                                         f.message(op_text, ascii(10) + "\xe2\x82"), 1007)));
+    cases.push_back(compressed(fail_case("9.7.4", "RSV1 data that is not DEFLATE",
+                                         wire(op_binary, "\xff\xff\xff\xff\xff", with_rsv(rsv1)), 1007)));
+  }
+  {
+    // 100 MiB of zeros is about 100 KB compressed; wsecho's limit is 64 MiB.
+    server_deflater d;
+    const std::string bomb = d.message(op_binary, std::string(100 << 20, '\0'));
+    cases.push_back(compressed(fail_case("9.8.1", "a compression bomb: 100 KB inflating to 100 MiB", bomb, 1009)));
+    server_deflater e;
+    cases.push_back(compressed(fail_case("9.8.2", "the same bomb in 4 KB fragments",
+                                         e.message(op_binary, std::string(100 << 20, '\0'), 4096), 1009)));
+  }
+  for (auto& c : cases) c.deadline = 15s;
+  run_group("9 Compression", cases);
+}
+
+#endif  // WSCORO_HAVE_ZLIB
 
 // ===================================================================== summary
 

@@ -100,15 +100,19 @@ inline std::string close_with_code(std::uint16_t code, std::string_view reason =
 }
 
 /// A message of `op` split into frames of at most `size` payload bytes
-/// (at least one frame, so an empty payload gives one empty frame).
-inline std::string fragmented(std::uint8_t op, std::string_view payload, std::size_t size) {
+/// (at least one frame, so an empty payload gives one empty frame); the
+/// first frame carries `first_rsv` (rsv1: a compressed message).
+inline std::string fragmented(std::uint8_t op, std::string_view payload, std::size_t size,
+                              std::uint8_t first_rsv = 0) {
   std::string out;
   std::size_t at = 0;
   bool first = true;
   do {
     const std::string_view part = payload.substr(at, size);
     at += part.size();
-    out += wire(first ? op : op_continuation, part, fin(at >= payload.size()));
+    wire_options o = fin(at >= payload.size());
+    if (first) o.rsv = first_rsv;
+    out += wire(first ? op : op_continuation, part, o);
     first = false;
   } while (at < payload.size());
   return out;

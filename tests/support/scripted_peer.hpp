@@ -5,6 +5,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +48,9 @@ asio::awaitable<asio::ip::tcp::socket> accept_upgrade(scripted_server& server, s
 /// protocol violation by the client.
 class client_frames {
  public:
-  client_frames() : decoder_(ws::role::server, 64 * 1024 * 1024) {}
+  /// With an inflater, permessage-deflate was negotiated.
+  explicit client_frames(std::unique_ptr<ws::message_inflater> inflater = nullptr)
+      : decoder_(ws::role::server, 64 * 1024 * 1024, std::move(inflater)) {}
   asio::awaitable<std::optional<frame>> next(asio::ip::tcp::socket& s);
   std::error_code error() const { return error_; }
   /// Bytes received after the last frame returned, not yet a whole frame.
