@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -22,6 +23,7 @@
 #include "fuzz_common.hpp"
 #include "wscoro/frame.hpp"
 #include "ws/decoder.hpp"
+#include "ws/deflate_codec.hpp"
 
 namespace wscoro::fuzz {
 
@@ -88,10 +90,20 @@ inline void check_decode_result(const ws::decoder& d, const ws::decoder::result&
   }
 }
 
+/// permessage-deflate as negotiated for a decoder: none when window_bits is 0.
+struct deflate_setting {
+  int window_bits = 0;
+  bool no_context_takeover = false;
+};
+
 /// Decodes `stream` in the pieces `cut` gives, carrying unconsumed bytes
 /// over to the next read as the session's read loop does.
-inline decode_outcome decode_in_pieces(ws::role role, std::size_t limit, std::string_view stream, chunker cut) {
-  ws::decoder d(role, limit);
+inline decode_outcome decode_in_pieces(ws::role role, std::size_t limit, std::string_view stream, chunker cut,
+                                       deflate_setting deflate = {}) {
+  ws::decoder d(role, limit,
+                deflate.window_bits != 0
+                    ? std::make_unique<ws::message_inflater>(deflate.window_bits, deflate.no_context_takeover)
+                    : nullptr);
   decode_outcome out;
   std::string pending;
   std::size_t at = 0;
@@ -239,6 +251,28 @@ inline int run_decoder(ws::role role, const std::uint8_t* data, std::size_t size
   const reference_outcome expected = reference_decode(role, limit, stream);
   FUZZ_CHECK(got.events == expected.events);
   FUZZ_CHECK(static_cast<bool>(got.error) == expected.error);
+  return 0;
+}
+
+/// The decoder with permessage-deflate negotiated. Input: byte 0 the
+/// chunking, byte 1 the limit (as run_decoder), byte 2 the inflater (low 3
+/// bits + 8: window bits; 0x08: no context takeover), then the stream.
+/// Every result must hold the decoder's invariants (inflated messages
+/// within the limit, text valid UTF-8), whatever the cuts.
+inline int run_deflate_decoder(ws::role role, const std::uint8_t* data, std::size_t size) {
+  input in(data, size);
+  const chunker cut(in.take_byte());
+  const std::size_t limit = decoder_limit(in.take_byte());
+  const std::uint8_t setting = in.take_byte();
+  const deflate_setting deflate{8 + (setting & 7), (setting & 8) != 0};
+  const std::string_view stream = in.rest();
+
+  const decode_outcome got = decode_in_pieces(role, limit, stream, cut, deflate);
+  if (!cut.whole()) {
+    const decode_outcome whole = decode_in_pieces(role, limit, stream, chunker(0), deflate);
+    FUZZ_CHECK(whole.events == got.events);
+    FUZZ_CHECK(whole.error == got.error);
+  }
   return 0;
 }
 

@@ -7,6 +7,8 @@
 
 int fuzz_decoder_client_one(const std::uint8_t* data, std::size_t size);
 int fuzz_decoder_server_one(const std::uint8_t* data, std::size_t size);
+int fuzz_decoder_deflate_one(const std::uint8_t* data, std::size_t size);
+int fuzz_extensions_one(const std::uint8_t* data, std::size_t size);
 int fuzz_response_parser_one(const std::uint8_t* data, std::size_t size);
 int fuzz_handshake_one(const std::uint8_t* data, std::size_t size);
 int fuzz_utf8_one(const std::uint8_t* data, std::size_t size);

@@ -7,6 +7,7 @@ parameter bytes (chunking, limits) before the data."""
 import os
 import shutil
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -131,6 +132,69 @@ def decoder_corpus():
     # The wrong masking for each role.
     write("fuzz_decoder_client", "masked-from-server", bytes([WHOLE, BIG]) + frame(0x81, b"hi", mask))
     write("fuzz_decoder_server", "unmasked-from-client", bytes([WHOLE, BIG]) + frame(0x81, b"hi"))
+
+
+def deflated(data, wbits=15, compressor=None):
+    """permessage-deflate payload: raw DEFLATE, sync flush, tail stripped."""
+    c = compressor or zlib.compressobj(6, zlib.DEFLATED, -wbits)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def deflate_corpus():
+    """fuzz_decoder_deflate: [chunking, limit, inflater setting] + frames."""
+    text = b'{"symbol":"EURUSD","bid":1.0375,"ask":1.0377,"size":1000000}' * 20
+    keep = zlib.compressobj(6, zlib.DEFLATED, -15)
+    two = deflated(text, compressor=keep)
+    two_more = deflated(text, compressor=keep)
+    c = deflated(text)
+    final = zlib.compressobj(6, zlib.DEFLATED, -15)
+    final_block = final.compress(b"ends with BFINAL") + final.flush(zlib.Z_FINISH)
+    seeds = [
+        ("text", WHOLE, BIG, 7, frame(0xC1, c)),
+        ("binary-split", RAND8, BIG, 7, frame(0xC2, c)),
+        ("empty", WHOLE, BIG, 7, frame(0xC1, b"\x00")),
+        ("context-takeover", FIXED13, BIG, 7, frame(0xC1, two) + frame(0xC1, two_more)),
+        ("no-context-takeover", WHOLE, BIG, 15, frame(0xC1, c) + frame(0xC1, c)),
+        ("fragmented", FIXED3, BIG, 7, frame(0x41, c[:10]) + frame(0x00, c[10:20]) + frame(0x80, c[20:])),
+        ("ping-inside", WHOLE, BIG, 7, frame(0x41, c[:10]) + frame(0x89, b"p") + frame(0x80, c[10:])),
+        ("plain-among", WHOLE, BIG, 7, frame(0x81, b"plain") + frame(0xC1, c)),
+        ("window-9", WHOLE, BIG, 1, frame(0xC2, deflated(text * 3, 9))),
+        ("final-block", WHOLE, BIG, 7, frame(0xC1, final_block) + frame(0xC1, c)),
+        ("bomb", WHOLE, 0x40, 7, frame(0xC2, deflated(b"\x00" * 100000))),
+        ("bomb-fragments", BYTES, 0x7F, 7, frame(0x42, deflated(b"a" * 2000)[:3]) + frame(0x80, deflated(b"a" * 2000)[3:])),
+        ("invalid-utf8", WHOLE, BIG, 7, frame(0xC1, deflated(b"abc\xed\xa0\x80def"))),
+        ("garbage", WHOLE, BIG, 7, frame(0xC2, b"\xff\xff\xff\xff")),
+        ("rsv1-continuation", WHOLE, BIG, 7, frame(0x41, c[:5]) + frame(0xC0, c[5:])),
+        ("rsv1-ping", WHOLE, BIG, 7, frame(0xC9, b"x")),
+        ("rsv1-close", WHOLE, BIG, 7, frame(0xC8, b"\x03\xe8")),
+        ("close-after", WHOLE, BIG, 7, frame(0xC1, c) + frame(0x88, b"\x03\xe8")),
+    ]
+    for name, chunk, limit, setting, data in seeds:
+        write("fuzz_decoder_deflate", name, bytes([chunk, limit, setting]) + data)
+
+
+def extensions_corpus():
+    """fuzz_extensions: [offer] + the server's Sec-WebSocket-Extensions."""
+    seeds = [
+        ("bare", 0x00, b"permessage-deflate"),
+        ("python-default", 0x00, b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"),
+        ("all", 0x00, b"permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                      b"server_max_window_bits=10; client_max_window_bits=9"),
+        ("quoted", 0x00, b'permessage-deflate; client_max_window_bits="10"'),
+        ("limited-offer", 0x08 | 0x04 | (2 << 5), b"permessage-deflate; server_no_context_takeover; server_max_window_bits=10"),
+        ("above-offer", 0x08 | (2 << 5), b"permessage-deflate; server_max_window_bits=11"),
+        ("compat", 0x01, b"permessage-deflate; client_max_window_bits=10"),
+        ("duplicate", 0x00, b"permessage-deflate, permessage-deflate"),
+        ("duplicate-param", 0x00, b"permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
+        ("unknown", 0x00, b"x-webkit-deflate-frame; no_context_takeover"),
+        ("bad-bits", 0x00, b"permessage-deflate; server_max_window_bits=016"),
+        ("empty-elements", 0x02, b" , permessage-deflate ,, "),
+        ("unterminated", 0x00, b'permessage-deflate; client_max_window_bits="1'),
+    ]
+    for name, offer, data in seeds:
+        write("fuzz_extensions", name, bytes([offer]) + data)
 
 
 def upgrade_101(protocol=b"chat", accept=ACCEPT, extra=b""):
@@ -261,6 +325,8 @@ def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
     decoder_corpus()
+    deflate_corpus()
+    extensions_corpus()
     http_corpus()
     utf8_corpus()
     url_corpus()

@@ -81,6 +81,14 @@ TEST_CASE("fuzz replay: decoder_server corpus and regressions") {
   replay("fuzz_decoder_server", fuzz_decoder_server_one);
 }
 
+TEST_CASE("fuzz replay: decoder_deflate corpus and regressions") {
+  replay("fuzz_decoder_deflate", fuzz_decoder_deflate_one);
+}
+
+TEST_CASE("fuzz replay: extensions corpus and regressions") {
+  replay("fuzz_extensions", fuzz_extensions_one);
+}
+
 TEST_CASE("fuzz replay: response_parser corpus and regressions") {
   replay("fuzz_response_parser", fuzz_response_parser_one);
 }

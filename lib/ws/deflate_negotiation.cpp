@@ -146,6 +146,9 @@ std::error_code read_parameters(const extension& e, answer_parameters& out) {
   return {};
 }
 
+std::error_code check_answer(std::string_view answer, const deflate_options* offer,
+                             std::optional<deflate_parameters>& agreed);
+
 }  // namespace
 
 std::string deflate_parameters::to_string() const {
@@ -184,6 +187,15 @@ std::string deflate_offer(const deflate_options& requested) {
 std::error_code accept_deflate_answer(std::string_view answer, const deflate_options* offer,
                                       std::optional<deflate_parameters>& agreed) {
   agreed.reset();
+  const std::error_code ec = check_answer(answer, offer, agreed);
+  if (ec) agreed.reset();  // nothing is agreed by a refused answer, even in part
+  return ec;
+}
+
+namespace {
+
+std::error_code check_answer(std::string_view answer, const deflate_options* offer,
+                             std::optional<deflate_parameters>& agreed) {
   std::vector<extension> extensions;
   if (!parse_extensions(answer, extensions)) return error::invalid_extension_parameter;
   for (const extension& e : extensions) {
@@ -215,5 +227,7 @@ std::error_code accept_deflate_answer(std::string_view answer, const deflate_opt
   }
   return {};
 }
+
+}  // namespace
 
 }  // namespace wscoro::ws

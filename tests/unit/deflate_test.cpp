@@ -169,8 +169,12 @@ TEST_CASE("deflate negotiation: every answer the client did not allow fails with
   compat.compat = true;
   CHECK(answer("permessage-deflate; client_max_window_bits=15", compat) == error::extension_parameter_rejected);
 
-  // A failed answer leaves nothing agreed.
+  // A failed answer leaves nothing agreed, even when a first part was fine.
   CHECK(answer("permessage-deflate; mystery", offer, agreed));
+  CHECK_FALSE(agreed);
+  CHECK(answer("permessage-deflate, permessage-deflate", offer, agreed));
+  CHECK_FALSE(agreed);
+  CHECK(answer("permessage-deflate, x-other", offer, agreed));
   CHECK_FALSE(agreed);
 }
 
