@@ -52,6 +52,19 @@ asio::awaitable<void> upgrade_with_options(wscoro::connection& conn) {
 }
 // [guide:end]
 
+// [guide:compress]
+asio::awaitable<void> upgrade_compressed(wscoro::connection& conn) {
+  wscoro::websocket_options options;
+  options.compress = wscoro::deflate_options();  // Gun's `compress`: offer permessage-deflate
+  auto result = co_await conn.ws_upgrade("/feed", {}, options);
+  if (auto* up = std::get_if<wscoro::upgraded>(&result)) {
+    // e.g. "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
+    // empty when the server declined: the session then runs uncompressed.
+    std::cout << "extensions: " << up->extensions << "\n";
+  }
+}
+// [guide:end]
+
 // [guide:send]
 asio::awaitable<void> send_some(wscoro::websocket& ws) {
   co_await ws.send(wscoro::text("Hello!"));
