@@ -80,8 +80,10 @@ std::error_code decoder::inflate_payload(std::string_view bytes) {
     bytes = unmasked_;
   }
   const std::size_t start = message_.size();
-  auto ec = inflater_->inflate(bytes, message_, max_message_size_);
-  if (!ec) ec = check_text(start);
+  const auto ec = inflater_->inflate(bytes, message_, max_message_size_);
+  // What inflated before a failure is checked first, so that the error
+  // does not depend on how the bytes were cut into reads.
+  if (auto bad_text = check_text(start)) return bad_text;
   return ec;
 }
 
@@ -148,7 +150,7 @@ decoder::result decoder::finish_frame(std::size_t consumed) {
   if (message_is_compressed_) {
     const std::size_t start = message_.size();
     auto ec = inflater_->finish(message_, max_message_size_);
-    if (!ec) ec = check_text(start);
+    if (auto bad_text = check_text(start)) ec = bad_text;
     if (ec) return {consumed, std::nullopt, ec};
   }
   if (message_is_text_) {

@@ -19,6 +19,7 @@
 
 #include "async.hpp"
 #include "child_process.hpp"
+#include "payloads.hpp"
 #include "scripted_peer.hpp"
 #include "wscoro/wscoro.hpp"
 #include "ws/deflate_codec.hpp"
@@ -28,6 +29,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using wscoro::test::noise;
 using wscoro::test::run_async;
 
 std::string ws_url(unsigned short port) { return "ws://127.0.0.1:" + std::to_string(port); }
@@ -87,6 +89,20 @@ std::unique_ptr<wscoro::test::peer_server> start(const peer_kind& kind, const se
   return kind.python ? wscoro::test::start_python_peer(s.python_args) : wscoro::test::start_node_peer(s.node_args);
 }
 
+// Runs `scenario(executor, setup, port)` against a server of each kind
+// started for each setup, within `limit`.
+template <class Scenario>
+void against_each_server(const std::vector<setup>& list, std::chrono::seconds limit, Scenario scenario) {
+  for (const setup& s : list) {
+    for (const auto& kind : peer_kinds) {
+      INFO("setup: " << s.name << "; peer: " << kind.name);
+      auto peer = start(kind, s);
+      const unsigned short port = peer->port;
+      run_async([&](asio::any_io_executor ex) { return scenario(ex, s, port); }, limit);
+    }
+  }
+}
+
 // JSON-like text with repeated keys and varying numbers: compresses as real traffic does.
 std::string json_text(std::size_t size, unsigned seed) {
   std::string s;
@@ -97,17 +113,6 @@ std::string json_text(std::size_t size, unsigned seed) {
          "},";
   }
   s.resize(size);
-  return s;
-}
-
-// Bytes that do not compress: the deflate stream only grows them.
-std::string noise(std::size_t size, unsigned seed) {
-  std::string s(size, '\0');
-  unsigned x = seed;
-  for (char& c : s) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
   return s;
 }
 
@@ -155,13 +160,10 @@ asio::awaitable<void> close_cleanly(wscoro::websocket& ws) {
 
 TEST_CASE("interop compression: every message size both ways, in every setup") {
   const std::size_t sizes[] = {0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20};
-  for (const setup& s : setups()) {
-    for (const auto& kind : peer_kinds) {
-      INFO("setup: " << s.name << "; peer: " << kind.name);
-      auto peer = start(kind, s);
-      run_async(
-          [&](asio::any_io_executor ex) -> asio::awaitable<void> {
-            auto up = co_await upgrade(ex, peer->port, "/echo", compressing(s.offer));
+  against_each_server(
+      setups(), 120s,
+      [&](asio::any_io_executor ex, const setup& s, unsigned short port) -> asio::awaitable<void> {
+            auto up = co_await upgrade(ex, port, "/echo", compressing(s.offer));
             INFO("negotiated: " << up.extensions);
             CHECK(up.extensions.rfind("permessage-deflate", 0) == 0);
             CHECK(up.socket.extensions() == up.extensions);
@@ -191,28 +193,21 @@ TEST_CASE("interop compression: every message size both ways, in every setup") {
               }
             }
             co_await close_cleanly(ws);
-          },
-          120s);
-    }
-  }
+      });
 }
 
 TEST_CASE("interop compression: fragmented compressed messages from the server, with and without context takeover") {
   std::vector<setup> both;
   both.push_back(setups()[0]);
   both.push_back(setups()[2]);
-  for (const setup& s : both) {
-    for (const auto& kind : peer_kinds) {
-      INFO("setup: " << s.name << "; peer: " << kind.name);
-      auto peer = start(kind, s);
-      run_async(
-          [&](asio::any_io_executor ex) -> asio::awaitable<void> {
+  against_each_server(
+      both, 60s, [&](asio::any_io_executor ex, const setup& s, unsigned short port) -> asio::awaitable<void> {
             for (const char* type : {"text", "binary"}) {
               for (std::size_t size : {1u, 100u, 5000u, 70000u}) {
                 INFO(type << " in 4 parts of " << size);
                 const std::string target =
                     "/fragmented?parts=4&size=" + std::to_string(size) + "&type=" + std::string(type);
-                auto up = co_await upgrade(ex, peer->port, target, compressing(s.offer));
+                auto up = co_await upgrade(ex, port, target, compressing(s.offer));
                 REQUIRE(up.extensions != "");
                 std::string expected(4 * size, '\0');
                 for (std::size_t i = 0; i < expected.size(); ++i)
@@ -226,20 +221,16 @@ TEST_CASE("interop compression: fragmented compressed messages from the server, 
                 co_await close_cleanly(up.socket);
               }
             }
-          },
-          60s);
-    }
-  }
+      });
 }
 
-TEST_CASE("interop compression: a stream of JSON messages, and the bytes compression saves") {
-  for (const setup& s : {setups()[0], setups()[1]}) {
-    for (const auto& kind : peer_kinds) {
-      INFO("setup: " << s.name << "; peer: " << kind.name);
-      auto peer = start(kind, s);
-      run_async(
-          [&](asio::any_io_executor ex) -> asio::awaitable<void> {
-            auto up = co_await upgrade(ex, peer->port, "/echo", compressing(s.offer));
+TEST_CASE("interop compression: 500 JSON messages sent in one batch come back in order") {
+  std::vector<setup> both;
+  both.push_back(setups()[0]);
+  both.push_back(setups()[1]);
+  against_each_server(
+      both, 60s, [&](asio::any_io_executor ex, const setup& s, unsigned short port) -> asio::awaitable<void> {
+            auto up = co_await upgrade(ex, port, "/echo", compressing(s.offer));
             wscoro::websocket& ws = up.socket;
             // Many messages in flight at once, as a busy feed sends them.
             std::vector<std::string> sent;
@@ -252,10 +243,7 @@ TEST_CASE("interop compression: a stream of JSON messages, and the bytes compres
               REQUIRE(mismatch(back, false, m) == "");
             }
             co_await close_cleanly(ws);
-          },
-          60s);
-    }
-  }
+      });
 }
 
 TEST_CASE("interop compression: max_message_size bounds the inflated size; the server gets 1009") {

@@ -17,33 +17,12 @@ using ws::role;
 
 namespace {
 
-struct outcome {
-  std::vector<frame> events;
-  std::error_code error;
-};
+using outcome = wscoro::test::decoded;
 
-// Feeds `bytes` in chunks of `chunk` bytes, carrying unconsumed bytes over
-// as a reader loop does.
 outcome decode_all(const std::string& bytes, std::size_t chunk = 1 << 30, std::size_t limit = 1 << 24,
                    role r = role::client) {
   decoder d(r, limit);
-  outcome out;
-  std::string pending;
-  for (std::size_t at = 0; at < bytes.size() && !out.error;) {
-    pending += bytes.substr(at, chunk);
-    at += chunk;
-    for (;;) {
-      auto res = d.decode(pending);
-      pending.erase(0, res.consumed);
-      if (res.error) {
-        out.error = res.error;
-        break;
-      }
-      if (!res.event) break;
-      out.events.push_back(std::move(*res.event));
-    }
-  }
-  return out;
+  return wscoro::test::decode_in_chunks(d, bytes, chunk);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/payloads.hpp"
 #include "frame_test_util.hpp"
 #include "wscoro/error.hpp"
 #include "ws/decoder.hpp"
@@ -20,6 +21,7 @@
 #endif
 
 using namespace wscoro;
+using wscoro::test::noise;
 using wscoro::test::raw_frame;
 
 namespace {
@@ -256,17 +258,6 @@ std::string words(std::size_t size, unsigned seed = 1) {
   return s;
 }
 
-// Bytes that do not compress.
-std::string noise(std::size_t size, unsigned seed = 7) {
-  std::string s(size, '\0');
-  unsigned x = seed;
-  for (char& c : s) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
-}
-
 std::string inflate_whole(ws::message_inflater& in, std::string_view compressed, std::size_t limit = 1 << 26) {
   std::string out;
   REQUIRE_FALSE(in.inflate(compressed, out, limit));
@@ -387,31 +378,12 @@ TEST_CASE("deflate codec: a negotiated 8-bit window is safe both ways") {
 
 namespace {
 
-struct decoded {
-  std::vector<frame> events;
-  std::error_code error;
-};
-
 // Decodes `bytes` fed `chunk` bytes at a time, with deflate negotiated.
-decoded decode_deflated(const std::string& bytes, std::size_t chunk = 1 << 30, std::size_t limit = 1 << 24,
-                        ws::role r = ws::role::client, bool no_context_takeover = false) {
+wscoro::test::decoded decode_deflated(const std::string& bytes, std::size_t chunk = 1 << 30,
+                                      std::size_t limit = 1 << 24, ws::role r = ws::role::client,
+                                      bool no_context_takeover = false) {
   ws::decoder d(r, limit, std::make_unique<ws::message_inflater>(15, no_context_takeover));
-  decoded out;
-  std::string pending;
-  for (std::size_t at = 0; at < bytes.size() && !out.error; at += chunk) {
-    pending += bytes.substr(at, chunk);
-    for (;;) {
-      auto res = d.decode(pending);
-      pending.erase(0, res.consumed);
-      if (res.error) {
-        out.error = res.error;
-        break;
-      }
-      if (!res.event) break;
-      out.events.push_back(std::move(*res.event));
-    }
-  }
-  return out;
+  return wscoro::test::decode_in_chunks(d, bytes, chunk);
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 
 #include <cstdint>
 #include <string>
+#include <system_error>
+#include <vector>
+
+#include "wscoro/frame.hpp"
+#include "ws/decoder.hpp"
 
 namespace wscoro::test {
 
@@ -33,6 +38,32 @@ inline std::string close_payload(std::uint16_t code, const std::string& reason =
   p.push_back(static_cast<char>(code >> 8));
   p.push_back(static_cast<char>(code & 0xFF));
   return p + reason;
+}
+
+struct decoded {
+  std::vector<frame> events;
+  std::error_code error;
+};
+
+/// Feeds `bytes` to `d` in chunks of `chunk` bytes, carrying unconsumed
+/// bytes over as a reader loop does, until the end or an error.
+inline decoded decode_in_chunks(ws::decoder& d, const std::string& bytes, std::size_t chunk) {
+  decoded out;
+  std::string pending;
+  for (std::size_t at = 0; at < bytes.size() && !out.error; at += chunk) {
+    pending += bytes.substr(at, chunk);
+    for (;;) {
+      auto res = d.decode(pending);
+      pending.erase(0, res.consumed);
+      if (res.error) {
+        out.error = res.error;
+        break;
+      }
+      if (!res.event) break;
+      out.events.push_back(std::move(*res.event));
+    }
+  }
+  return out;
 }
 
 }  // namespace wscoro::test
