@@ -81,9 +81,11 @@ TEST_CASE("fuzz replay: decoder_server corpus and regressions") {
   replay("fuzz_decoder_server", fuzz_decoder_server_one);
 }
 
+#if WSCORO_HAVE_ZLIB
 TEST_CASE("fuzz replay: decoder_deflate corpus and regressions") {
   replay("fuzz_decoder_deflate", fuzz_decoder_deflate_one);
 }
+#endif
 
 TEST_CASE("fuzz replay: extensions corpus and regressions") {
   replay("fuzz_extensions", fuzz_extensions_one);
@@ -115,10 +117,14 @@ int main(int argc, char** argv) {
   }
   if (folders().empty()) {
     const fs::path root = WSCORO_FUZZ_DIR;
-    for (const char* kind : {"corpus", "regressions"})
-      for (const char* target : {"fuzz_decoder_client", "fuzz_decoder_server", "fuzz_response_parser",
-                                 "fuzz_handshake", "fuzz_utf8", "fuzz_url"})
+    for (const char* kind : {"corpus", "regressions"}) {
+      for (const char* target : {"fuzz_decoder_client", "fuzz_decoder_server", "fuzz_extensions",
+                                 "fuzz_response_parser", "fuzz_handshake", "fuzz_utf8", "fuzz_url"})
         folders().push_back(root / kind / target);
+#if WSCORO_HAVE_ZLIB
+      folders().push_back(root / kind / "fuzz_decoder_deflate");
+#endif
+    }
   }
   doctest::Context context;
   context.applyCommandLine(static_cast<int>(doctest_args.size()), doctest_args.data());

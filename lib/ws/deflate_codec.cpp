@@ -28,12 +28,14 @@ Bytef* bytes(const char* p) noexcept { return reinterpret_cast<Bytef*>(const_cas
 bool deflate_available() noexcept { return true; }
 
 struct message_deflater::stream {
-  z_stream z{};
+  explicit stream(bool reset) : no_context_takeover(reset) {}
   ~stream() { deflateEnd(&z); }
+  z_stream z{};
+  bool no_context_takeover;
 };
 
 message_deflater::message_deflater(int window_bits, bool no_context_takeover, int level, int memory_level)
-    : z_(std::make_unique<stream>()), no_context_takeover_(no_context_takeover) {
+    : z_(std::make_unique<stream>(no_context_takeover)) {
   // zlib refuses a raw window of 8 bits (it would silently use 9, whose
   // back-references a peer with a 256-byte window cannot follow). Matches
   // at distance 1 only (Z_RLE) fit any window.
@@ -71,16 +73,19 @@ void message_deflater::compress(std::string_view message, std::string& out) {
     out.resize(out.size() * 2);
   }
   out.resize(produced - sizeof flush_tail);  // RFC 7692 7.2.1: the tail is not sent
-  if (no_context_takeover_) deflateReset(&z);
+  if (z_->no_context_takeover) deflateReset(&z);
 }
 
 struct message_inflater::stream {
-  z_stream z{};
+  explicit stream(bool reset) : no_context_takeover(reset) {}
   ~stream() { inflateEnd(&z); }
+  z_stream z{};
+  bool no_context_takeover;
+  bool ended = false;  // the message ended its stream with a final block
 };
 
 message_inflater::message_inflater(int window_bits, bool no_context_takeover)
-    : z_(std::make_unique<stream>()), no_context_takeover_(no_context_takeover) {
+    : z_(std::make_unique<stream>(no_context_takeover)) {
   // A peer that negotiated 8 may still compress with zlib's 9 (see above);
   // a larger inflate window is always safe.
   if (inflateInit2(&z_->z, -std::clamp(window_bits, 9, 15)) != Z_OK)
@@ -93,7 +98,7 @@ message_inflater& message_inflater::operator=(message_inflater&&) noexcept = def
 
 std::error_code message_inflater::inflate(std::string_view in, std::string& out, std::size_t limit) {
   if (in.empty()) return {};
-  if (stream_ended_) return error::invalid_compressed_data;  // data after a final block
+  if (z_->ended) return error::invalid_compressed_data;  // data after a final block
   z_stream& z = z_->z;
   z.next_in = bytes(in.data());
   z.avail_in = static_cast<uInt>(in.size());
@@ -121,7 +126,7 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
     if (rc == Z_STREAM_END) {
       // A sender may end a message with a final block (RFC 7692 7.2.3.4);
       // nothing but the end of the message may follow it.
-      stream_ended_ = true;
+      z_->ended = true;
       return z.avail_in == 0 ? std::error_code() : std::error_code(error::invalid_compressed_data);
     }
     // inflate stops when the input or the output runs out: room left means
@@ -131,15 +136,15 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
 }
 
 std::error_code message_inflater::finish(std::string& out, std::size_t limit) {
-  if (stream_ended_) {
+  if (z_->ended) {
     // After a final block the window is gone: the next message starts afresh.
-    stream_ended_ = false;
+    z_->ended = false;
     inflateReset(&z_->z);
     return {};
   }
   const auto* tail = reinterpret_cast<const char*>(flush_tail);
   auto ec = inflate(std::string_view(tail, sizeof flush_tail), out, limit);
-  if (!ec && no_context_takeover_) inflateReset(&z_->z);
+  if (!ec && z_->no_context_takeover) inflateReset(&z_->z);
   return ec;
 }
 
@@ -148,7 +153,7 @@ std::error_code message_inflater::finish(std::string& out, std::size_t limit) {
 bool deflate_available() noexcept { return false; }
 
 struct message_deflater::stream {};
-message_deflater::message_deflater(int, bool, int, int) : no_context_takeover_(false) {
+message_deflater::message_deflater(int, bool, int, int) {
   throw std::logic_error("wscoro was built without zlib: no permessage-deflate");
 }
 message_deflater::~message_deflater() = default;
@@ -157,7 +162,7 @@ message_deflater& message_deflater::operator=(message_deflater&&) noexcept = def
 void message_deflater::compress(std::string_view, std::string&) {}
 
 struct message_inflater::stream {};
-message_inflater::message_inflater(int, bool) : no_context_takeover_(false) {
+message_inflater::message_inflater(int, bool) {
   throw std::logic_error("wscoro was built without zlib: no permessage-deflate");
 }
 message_inflater::~message_inflater() = default;

@@ -33,7 +33,6 @@ class message_deflater {
  private:
   struct stream;
   std::unique_ptr<stream> z_;
-  bool no_context_takeover_;
 };
 
 /// Inflates the messages we receive, never growing a message past a limit.
@@ -58,8 +57,6 @@ class message_inflater {
  private:
   struct stream;
   std::unique_ptr<stream> z_;
-  bool no_context_takeover_;
-  bool stream_ended_ = false;  // the message ended its stream with a final block
 };
 
 }  // namespace wscoro::ws
