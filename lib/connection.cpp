@@ -127,7 +127,7 @@ asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::stri
   ec = http::parse_url(url, parsed);
   // Even a failed open gives a usable object: it reports connection_not_open.
   auto state = std::make_shared<detail::connection_state>(ex, std::move(parsed), std::move(options));
-  if (!ec) state->transport = co_await net::connect(ex, state->url, state->options, ec);
+  if (!ec) state->transport = co_await net::connect(ex, state->url, state->options, ec, &state->proxy_refusal);
   co_return connection(std::move(state));
 }
 
@@ -154,6 +154,10 @@ asio::any_io_executor connection::get_executor() const { return state_->executor
 const std::string& connection::target() const noexcept {
   static const std::string root = "/";
   return state_ ? state_->url.target : root;
+}
+
+const response* connection::proxy_refusal() const noexcept {
+  return state_ && state_->proxy_refusal.status != 0 ? &state_->proxy_refusal : nullptr;
 }
 
 bool connection::is_open() const noexcept { return state_ && !state_->usable(); }

@@ -52,6 +52,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
   std::unique_ptr<net::transport> transport;
   http::response_parser parser;
   std::string received;  // bytes read past the last parsed response
+  response proxy_refusal;  // the proxy's answer when it refused the tunnel; status 0 otherwise
   bool upgraded = false;
 };
 

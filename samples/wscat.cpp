@@ -1,7 +1,7 @@
 // Lines from stdin go out as text frames; every frame received is printed;
 // EOF on stdin closes the session deliberately.
 //
-//   wscat ws://host:port/target
+//   wscat [--proxy http://[user:password@]proxyhost:port] ws://host:port/target
 #include <wscoro/wscoro.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "print_frame.hpp"
 #include "run_main.hpp"
@@ -44,8 +46,10 @@ asio::awaitable<void> send_lines(asio::any_io_executor ex, wscoro::websocket& ws
   co_await ws.close(wscoro::close_code::normal, {}, ignored);
 }
 
-asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
-  auto conn = co_await wscoro::connection::open(ex, url);
+asio::awaitable<int> cat(asio::any_io_executor ex, std::string url, std::string proxy_url) {
+  wscoro::connection_options options;
+  options.proxy_url = std::move(proxy_url);
+  auto conn = co_await wscoro::connection::open(ex, url, std::move(options));
   auto result = co_await conn.ws_upgrade(conn.target());
   auto* up = samples::upgraded_or_report(result);
   if (!up) co_return 2;
@@ -57,6 +61,14 @@ asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
 }
 
 int main(int argc, char** argv) {
+  std::string proxy_url;
+  if (argc == 4 && std::string_view(argv[1]) == "--proxy") {
+    proxy_url = argv[2];
+  } else if (argc != 2) {
+    std::cerr << "usage: wscat [--proxy http://[user:password@]host:port] URL\n";
+    return 2;
+  }
+  const std::string url = argv[argc - 1];
   // The stdin reader may still be waiting when the session ends: leave without it.
-  std::_Exit(samples::run_with_url(argc, argv, "wscat URL", cat));
+  std::_Exit(samples::run_main([&](asio::any_io_executor ex) { return cat(ex, url, proxy_url); }));
 }

@@ -11,6 +11,7 @@
 
 #include "wscoro/error.hpp"
 #include "net/deadline.hpp"
+#include "net/proxy.hpp"
 
 namespace wscoro::net {
 
@@ -154,12 +155,13 @@ std::error_code configure_tls(transport::tls_stream& stream, const http::url& ur
 }  // namespace
 
 asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
-                                                    const connection_options& options,
-                                                    std::error_code& ec) {
+                                                    const connection_options& options, std::error_code& ec,
+                                                    response* proxy_refusal) {
   ec = {};
+  const bool proxied = !options.proxy_url.empty();
   if (!options.unix_socket_path.empty()) {
-    if (url.tls) {
-      ec = error::tls_over_unix_socket;
+    if (url.tls || proxied) {
+      ec = url.tls ? error::tls_over_unix_socket : error::proxy_with_unix_socket;
       co_return nullptr;
     }
     transport::unix_socket socket(ex);
@@ -173,6 +175,9 @@ asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, co
     if (ec) co_return nullptr;
     co_return std::make_unique<transport>(std::move(socket));
   }
+  proxy via;
+  if (proxied && (ec = parse_proxy(options, via))) co_return nullptr;
+  const http::url& first_hop = proxied ? via.address : url;
   asio::ip::tcp::resolver resolver(ex);
   transport::tcp_socket socket(ex);
   {
@@ -181,10 +186,12 @@ asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, co
       std::error_code ignored;
       socket.close(ignored);
     });
-    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+    const auto endpoints = co_await resolver.async_resolve(first_hop.host, std::to_string(first_hop.port),
                                                            redirect_error(use_awaitable, ec));
     if (!ec) co_await asio::async_connect(socket, endpoints, redirect_error(use_awaitable, ec));
-    if (timeout.expired()) ec = error::connect_timeout;
+    const bool tunnelling = proxied && !ec;
+    if (tunnelling) ec = co_await open_tunnel(socket, url, via, options.max_header_size, proxy_refusal);
+    if (timeout.expired()) ec = tunnelling ? error::proxy_timeout : error::connect_timeout;
     if (ec) co_return nullptr;
   }
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
