@@ -5,6 +5,7 @@
 #include "http/request_writer.hpp"
 #include "net/deadline.hpp"
 #include "session.hpp"
+#include "tracing.hpp"
 #include "ws/handshake.hpp"
 
 namespace wscoro {
@@ -24,6 +25,7 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
   if (auto ec = http::write_request(req, url.host_header, options.version, out)) co_return ec;
   auto self = shared_from_this();
   net::deadline limit(executor, timeout, [self] { self->close(); });
+  const auto started = trace_start(options.tracer, &tracer::request_sent, req);
   std::error_code ec;
   try {
     co_await transport->write(asio::buffer(out), ec);
@@ -36,6 +38,7 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
     throw;
   }
   if (limit.expired()) ec = timeout_error;
+  trace_since(options.tracer, started, &tracer::response_received, parser.get(), ec);
   if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
   co_return ec;
 }
@@ -77,6 +80,28 @@ bool is_reserved_upgrade_header(std::string_view name) {
 asio::awaitable<connection_state::handshake_result> connection_state::handshake(std::string target,
                                                                                const fields& extra,
                                                                                const websocket_options& options) {
+  const auto& t = this->options.tracer;
+  const auto started = trace_clock(t);
+  auto outcome = co_await upgrade(std::move(target), extra, options);
+  if (t) [[unlikely]] {
+    auto kind = upgrade_outcome::refused;
+    std::string_view protocol;
+    std::error_code ec;
+    if (const auto* f = std::get_if<failed>(&outcome)) {
+      kind = upgrade_outcome::failed;
+      ec = f->error;
+    } else if (const auto* done = std::get_if<switched>(&outcome)) {
+      kind = upgrade_outcome::upgraded;
+      protocol = done->protocol;
+    }
+    trace_since(t, started, &tracer::upgrade_end, kind, protocol, ec);
+  }
+  co_return outcome;
+}
+
+asio::awaitable<connection_state::handshake_result> connection_state::upgrade(std::string target,
+                                                                             const fields& extra,
+                                                                             const websocket_options& options) {
   if (this->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
   if (auto ec = usable()) co_return failed{ec};
   for (const header& h : extra)
@@ -202,6 +227,7 @@ asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, field
   }
   auto s = std::make_shared<detail::session>(std::move(state->transport), std::move(state->received),
                                              std::move(options), done.protocol, std::move(plan));
+  s->trace_with(state->options.tracer);
   s->start();
   co_return upgraded{websocket(std::move(s)), std::move(done.protocol), std::move(done.headers)};
 }

@@ -15,6 +15,7 @@
 
 #include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
+#include "wscoro/trace.hpp"
 #include "connection_state.hpp"
 #include "event_queue.hpp"
 #include "net/transport.hpp"
@@ -30,6 +31,9 @@ class session : public std::enable_shared_from_this<session> {
   /// plan, an unexpected loss is followed by reconnect attempts.
   session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
           std::string protocol, std::unique_ptr<reconnect_plan> plan);
+
+  /// Reports to `t` (see wscoro/trace.hpp) from now on; before start().
+  void trace_with(std::shared_ptr<tracer> t) noexcept { tracer_ = std::move(t); }
 
   /// Starts the reader, writer and keepalive loops.
   void start();
@@ -98,6 +102,7 @@ class session : public std::enable_shared_from_this<session> {
   websocket_options options_;
   std::string protocol_;
   std::unique_ptr<reconnect_plan> plan_;  // null: never reconnects
+  std::shared_ptr<tracer> tracer_;  // null: tracing off
   ws::decoder decoder_;
   ws::encoder encoder_;
 

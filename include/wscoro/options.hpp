@@ -23,6 +23,8 @@ class context;
 
 namespace wscoro {
 
+class tracer;
+
 enum class http_version { http_1_0, http_1_1 };
 
 /// When and how often a websocket re-opens its connection after an
@@ -103,6 +105,10 @@ struct connection_options {
   /// which is to say in the clear.
   std::string proxy_username;
   std::string proxy_password;
+
+  /// Observes the connection, its websocket and its reconnections (see
+  /// wscoro/trace.hpp); none by default, and then tracing costs nothing.
+  std::shared_ptr<wscoro::tracer> tracer;
 };
 
 /// Options of connection::ws_upgrade and of the websocket it gives.

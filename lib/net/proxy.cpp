@@ -101,7 +101,7 @@ std::error_code tunnel_verdict(const response& answer) noexcept {
 }
 
 asio::awaitable<std::error_code> open_tunnel(asio::ip::tcp::socket& socket, const http::url& server,
-                                             const proxy& p, std::size_t max_header_size, response* refusal) {
+                                             const proxy& p, std::size_t max_header_size, response& answer) {
   using asio::redirect_error;
   using asio::use_awaitable;
   const auto closed_by_proxy = [](std::error_code ec) {
@@ -127,9 +127,8 @@ asio::awaitable<std::error_code> open_tunnel(asio::ip::tcp::socket& socket, cons
     asio::read(socket, asio::buffer(peeked.data(), r.consumed), ec);  // already here: does not block
     if (ec) co_return ec;
   }
-  ec = tunnel_verdict(parser.get());
-  if (ec && refusal) *refusal = std::move(parser.get());
-  co_return ec;
+  answer = std::move(parser.get());
+  co_return tunnel_verdict(answer);
 }
 
 }  // namespace wscoro::net

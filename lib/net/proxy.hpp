@@ -39,8 +39,9 @@ std::error_code tunnel_verdict(const response& answer) noexcept;
 /// Sends CONNECT on `socket`, connected to the proxy, and reads the answer's
 /// head and not one byte more: what follows it belongs to the tunnel and
 /// stays in the socket for whoever reads next (the TLS handshake, or the
-/// HTTP response parser). A refusal's head goes to `refusal` when given.
+/// HTTP response parser). `answer` receives the head (status 0 when none
+/// arrived complete).
 asio::awaitable<std::error_code> open_tunnel(asio::ip::tcp::socket& socket, const http::url& server,
-                                             const proxy& p, std::size_t max_header_size, response* refusal);
+                                             const proxy& p, std::size_t max_header_size, response& answer);
 
 }  // namespace wscoro::net
