@@ -6,13 +6,12 @@
 
 #include <asio/ip/tcp.hpp>
 #include <chrono>
-#include <csignal>
 #include <string>
 #include <vector>
 
 #include "async.hpp"
 #include "child_process.hpp"
-#include "echo_checks.hpp"
+#include "interop_checks.hpp"
 #include "scripted_peer.hpp"
 #include "test_pki.hpp"
 #include "wscoro/wscoro.hpp"
@@ -50,13 +49,6 @@ seen_request next_request(peer_server& proxy) {
     seen.headers.push_back(line.substr(7));
   }
   return seen;
-}
-
-// A port on 127.0.0.1 where nothing listens.
-unsigned short closed_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
 }
 
 const char* const credentials = "Basic YWwgaWNlOnBAc3M6d29yZA==";  // "al ice:p@ss:word"
@@ -241,25 +233,12 @@ TEST_CASE("proxy: reconnect goes through the proxy again after the server is kil
   run_async(
       [&](asio::any_io_executor ex) -> awaitable<void> {
         auto conn = co_await connection::open(ex, at("ws", "127.0.0.1", port), through(*proxy));
-        websocket_options options;
-        options.retry.attempts = 40;
-        options.retry.initial_delay = 50ms;
-        options.retry.max_delay = 100ms;
-        auto r = co_await conn.ws_upgrade("/echo", {}, options);
+        auto r = co_await conn.ws_upgrade("/echo", {}, retrying_quickly());
         REQUIRE(std::holds_alternative<upgraded>(r));
         auto& ws = std::get<upgraded>(r).socket;
         co_await ws.send(text("first life"));
         CHECK(co_await ws.receive_event() == event(text("first life")));
-
-        ::kill(server->process.pid(), SIGKILL);
-        server.reset();
-        auto gone = co_await ws.receive_event();
-        REQUIRE(gone);
-        CHECK(std::holds_alternative<down>(*gone));
-        server = start_python_peer({"--no-compression", "--port", std::to_string(port)});
-        auto back = co_await ws.receive_event();
-        REQUIRE(back);
-        CHECK(std::holds_alternative<up>(*back));
+        co_await kill_and_restart(server, ws);
         co_await ws.send(text("second life"));
         CHECK(co_await ws.receive_event() == event(text("second life")));
         co_await ws.close();

@@ -12,7 +12,7 @@
 
 #include "async.hpp"
 #include "child_process.hpp"
-#include "echo_checks.hpp"
+#include "interop_checks.hpp"
 #include "test_pki.hpp"
 #include "wscoro/wscoro.hpp"
 

@@ -4,13 +4,13 @@
 
 #include <asio/ip/tcp.hpp>
 #include <chrono>
-#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "async.hpp"
 #include "child_process.hpp"
+#include "interop_checks.hpp"
 #include "test_pki.hpp"
 #include "wscoro/wscoro.hpp"
 
@@ -105,12 +105,6 @@ bool in_order(const std::vector<std::string>& events, const std::vector<std::str
   for (const auto& e : events)
     if (i < expected.size() && e == expected[i]) ++i;
   return i == expected.size();
-}
-
-unsigned short closed_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
 }
 
 }  // namespace
@@ -208,22 +202,10 @@ TEST_CASE("trace: a reconnect after the server is killed: down, attempts, connec
         connection_options options;
         options.tracer = recorder;
         auto conn = co_await connection::open(ex, at("ws", port), options);
-        websocket_options ws_options;
-        ws_options.retry.attempts = 40;
-        ws_options.retry.initial_delay = 50ms;
-        ws_options.retry.max_delay = 100ms;
-        auto r = co_await conn.ws_upgrade("/echo", {}, ws_options);
+        auto r = co_await conn.ws_upgrade("/echo", {}, retrying_quickly());
         REQUIRE(std::holds_alternative<upgraded>(r));
         auto& ws = std::get<upgraded>(r).socket;
-        ::kill(server->process.pid(), SIGKILL);
-        server.reset();
-        auto gone = co_await ws.receive_event();
-        REQUIRE(gone);
-        CHECK(std::holds_alternative<down>(*gone));
-        server = start_python_peer({"--no-compression", "--port", std::to_string(port)});
-        auto back = co_await ws.receive_event();
-        REQUIRE(back);
-        CHECK(std::holds_alternative<up>(*back));
+        co_await kill_and_restart(server, ws);
         co_await ws.close();
       },
       30s);

@@ -40,6 +40,10 @@ import os
 import signal
 import sys
 
+# -I leaves the script's folder off sys.path; py_server is beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from py_server import watch_stdin  # noqa: E402 (stdin EOF stops every test peer)
+
 log = logging.getLogger("connect_proxy")
 
 
@@ -147,20 +151,6 @@ async def handle(args, reader, writer):
         writer.write(established)
     await writer.drain()
     await asyncio.gather(relay(reader, target_writer), relay(target_reader, writer))
-
-
-def watch_stdin(loop, stop):
-    def on_readable():
-        try:
-            data = os.read(0, 4096)
-        except OSError:
-            data = b""
-        if not data:
-            loop.remove_reader(0)
-            if not stop.done():
-                stop.set_result(None)
-
-    loop.add_reader(0, on_readable)
 
 
 async def main(args):

@@ -1,15 +1,22 @@
 // Checks shared by the interop tests that reach a real server in more
 // than one way (directly, over TLS, through a proxy): a full echo session,
-// and an open that must fail with a given error.
+// an open that must fail with a given error, and a server that dies and
+// comes back while a websocket reconnects.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <csignal>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
+#include "child_process.hpp"
 #include "wscoro/wscoro.hpp"
 
 namespace wscoro::test {
@@ -74,6 +81,38 @@ inline asio::awaitable<void> open_fails(asio::any_io_executor ex, std::string ur
   INFO("open " << url << " -> " << std::string(ec.category().name()) << ":" << ec.value() << " " << ec.message());
   CHECK(ec == expected);
   CHECK_FALSE(conn.is_open());
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+inline unsigned short closed_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+/// Reconnects quickly and for long enough to outlast a server restart.
+inline websocket_options retrying_quickly() {
+  websocket_options options;
+  options.retry.attempts = 40;
+  options.retry.initial_delay = std::chrono::milliseconds(50);
+  options.retry.max_delay = std::chrono::milliseconds(100);
+  return options;
+}
+
+/// Kills the Python `server` (SIGKILL: no close handshake, so `ws`
+/// reconnects), checks that `ws` reports down, restarts the server on the
+/// same port, and checks that `ws` comes back up.
+inline asio::awaitable<void> kill_and_restart(std::unique_ptr<peer_server>& server, websocket& ws) {
+  const unsigned short port = server->port;
+  ::kill(server->process.pid(), SIGKILL);
+  server.reset();
+  auto gone = co_await ws.receive_event();
+  REQUIRE(gone);
+  CHECK(std::holds_alternative<down>(*gone));
+  server = start_python_peer({"--no-compression", "--port", std::to_string(port)});
+  auto back = co_await ws.receive_event();
+  REQUIRE(back);
+  CHECK(std::holds_alternative<up>(*back));
 }
 
 }  // namespace wscoro::test
