@@ -125,6 +125,9 @@ TEST_CASE("trace: a whole session, from connect to disconnect, in order") {
     CHECK(co_await ws.receive() == frame(text("hello")));
     co_await ws.send(binary("\x01\x02\x03"));
     CHECK(co_await ws.receive() == frame(binary("\x01\x02\x03")));
+    const std::string large(5000, 'L');  // large messages take another way to the socket
+    co_await ws.send(text(large));
+    CHECK(co_await ws.receive() == frame(text(large)));
     co_await ws.close(1000, "bye");
     CHECK(co_await ws.receive() == frame(close_frame(1000, "bye")));
     CHECK(co_await ws.receive() == std::nullopt);
@@ -139,6 +142,8 @@ TEST_CASE("trace: a whole session, from connect to disconnect, in order") {
                                 "received text[5]",
                                 "sent binary[3]",
                                 "received binary[3]",
+                                "sent text[5000]",
+                                "received text[5000]",
                                 "sent close 1000 bye",
                                 "received close 1000 bye",
                                 "disconnected ok",
