@@ -5,6 +5,7 @@
 #include "http/request_writer.hpp"
 #include "net/deadline.hpp"
 #include "session.hpp"
+#include "tracing.hpp"
 #include "ws/deflate_codec.hpp"
 #include "ws/handshake.hpp"
 
@@ -25,6 +26,7 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
   if (auto ec = http::write_request(req, url.host_header, options.version, out)) co_return ec;
   auto self = shared_from_this();
   net::deadline limit(executor, timeout, [self] { self->close(); });
+  const auto started = trace_start(options.tracer, &tracer::request_sent, req);
   std::error_code ec;
   try {
     co_await transport->write(asio::buffer(out), ec);
@@ -37,6 +39,7 @@ asio::awaitable<std::error_code> connection_state::exchange(const request& req, 
     throw;
   }
   if (limit.expired()) ec = timeout_error;
+  trace_since(options.tracer, started, &tracer::response_received, parser.get(), ec);
   if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
   co_return ec;
 }
@@ -78,6 +81,28 @@ bool is_reserved_upgrade_header(std::string_view name) {
 asio::awaitable<connection_state::handshake_result> connection_state::handshake(std::string target,
                                                                                const fields& extra,
                                                                                const websocket_options& options) {
+  const auto& t = this->options.tracer;
+  const auto started = trace_clock(t);
+  auto outcome = co_await upgrade(std::move(target), extra, options);
+  if (t) [[unlikely]] {
+    auto kind = upgrade_outcome::refused;
+    std::string_view protocol;
+    std::error_code ec;
+    if (const auto* f = std::get_if<failed>(&outcome)) {
+      kind = upgrade_outcome::failed;
+      ec = f->error;
+    } else if (const auto* done = std::get_if<switched>(&outcome)) {
+      kind = upgrade_outcome::upgraded;
+      protocol = done->protocol;
+    }
+    trace_since(t, started, &tracer::upgrade_end, kind, protocol, ec);
+  }
+  co_return outcome;
+}
+
+asio::awaitable<connection_state::handshake_result> connection_state::upgrade(std::string target,
+                                                                             const fields& extra,
+                                                                             const websocket_options& options) {
   if (this->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
   if (auto ec = usable()) co_return failed{ec};
   for (const header& h : extra)
@@ -131,7 +156,7 @@ asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::stri
   ec = http::parse_url(url, parsed);
   // Even a failed open gives a usable object: it reports connection_not_open.
   auto state = std::make_shared<detail::connection_state>(ex, std::move(parsed), std::move(options));
-  if (!ec) state->transport = co_await net::connect(ex, state->url, state->options, ec);
+  if (!ec) state->transport = co_await net::connect(ex, state->url, state->options, ec, &state->proxy_refusal);
   co_return connection(std::move(state));
 }
 
@@ -158,6 +183,10 @@ asio::any_io_executor connection::get_executor() const { return state_->executor
 const std::string& connection::target() const noexcept {
   static const std::string root = "/";
   return state_ ? state_->url.target : root;
+}
+
+const response* connection::proxy_refusal() const noexcept {
+  return state_ && state_->proxy_refusal.status != 0 ? &state_->proxy_refusal : nullptr;
 }
 
 bool connection::is_open() const noexcept { return state_ && !state_->usable(); }
@@ -199,6 +228,7 @@ upgraded start_session(detail::connection_state& state, detail::connection_state
   }
   auto s = std::make_shared<detail::session>(std::move(state.transport), std::move(state.received),
                                              std::move(options), done.protocol, done.deflate, std::move(plan));
+  s->trace_with(state.options.tracer);
   s->start();
   std::string extensions = s->extensions();
   return upgraded{websocket(std::move(s)), std::move(done.protocol), std::move(done.headers), std::move(extensions)};

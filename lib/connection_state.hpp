@@ -38,6 +38,9 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
   /// Sends the upgrade request and checks the answer (RFC 6455 section 4).
   asio::awaitable<handshake_result> handshake(std::string target, const fields& extra,
                                               const websocket_options& options);
+  /// The handshake itself; handshake() adds its trace.
+  asio::awaitable<handshake_result> upgrade(std::string target, const fields& extra,
+                                            const websocket_options& options);
 
   /// Writes a request and reads its response into `parser`; a 101 stops
   /// after its head, leaving what follows in `received`.
@@ -55,6 +58,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
   std::unique_ptr<net::transport> transport;
   http::response_parser parser;
   std::string received;  // bytes read past the last parsed response
+  response proxy_refusal;  // the proxy's answer when it refused the tunnel; status 0 otherwise
   bool upgraded = false;
 };
 

@@ -31,6 +31,21 @@ class category final : public std::error_category {
         return "TLS: tls_ca_file could not be read as PEM certificates";
       case error::tls_over_unix_socket:
         return "TLS over a Unix socket is not supported: use a ws:// or http:// URL with unix_socket_path";
+      case error::invalid_proxy_url:
+        return "invalid proxy_url: expected http://[user:password@]host[:port] (https:// proxies are not supported), "
+               "and a proxy user name without ':'";
+      case error::proxy_with_unix_socket:
+        return "proxy_url and unix_socket_path cannot be combined: set one of them";
+      case error::proxy_timeout:
+        return "the proxy did not answer CONNECT within connect_timeout";
+      case error::proxy_refused:
+        return "the proxy refused to open a tunnel to the server (its status is in connection::proxy_refusal())";
+      case error::proxy_auth_required:
+        return "the proxy wants credentials (407): set proxy_username and proxy_password, or check them";
+      case error::proxy_closed:
+        return "the proxy closed the connection before answering CONNECT";
+      case error::proxy_bad_response:
+        return "the proxy's answer to CONNECT is not a valid HTTP/1.1 response, or its head is larger than max_header_size";
       case error::invalid_request:
         return "invalid request: method, target, header names and values must not hold CR, LF or NUL, and names must be tokens";
       case error::request_timeout:

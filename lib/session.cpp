@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "wscoro/error.hpp"
+#include "tracing.hpp"
 
 namespace wscoro::detail {
 namespace {
@@ -221,6 +222,7 @@ asio::awaitable<void> session::reconnect_loop() {
     timer(retry_timer_).expires_after(jittered(delay, retry.jitter));
     co_await retry_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     if (phase_ != phase::down) co_return;  // closed or abandoned meanwhile
+    trace(tracer_, &tracer::reconnect_attempt, attempt + 1);
     delay = std::min<std::chrono::duration<double, std::milli>>(delay * retry.backoff, retry.max_delay);
 
     auto state = std::make_shared<connection_state>(executor_, plan_->url, plan_->connection);
@@ -263,6 +265,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
   writing_payloads_.clear();
   last_received_ = std::chrono::steady_clock::now();
   protocol_ = done.protocol;
+  trace(tracer_, &tracer::session_up, protocol_);
   phase_ = phase::open;
   ++generation_;
   deliver(up(std::move(done.protocol), std::move(done.headers), extensions_));
@@ -271,6 +274,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
 }
 
 void session::on_frame(frame f) {
+  trace(tracer_, &tracer::frame_received, f);
   if (auto* p = std::get_if<ping>(&f)) {
     if (!close_queued_) queue_frame(pong(p->data));
     if (!options_.silence_pings) deliver(as_event(std::move(f)));
@@ -347,6 +351,7 @@ void session::lose(std::error_code reason) {
   }
   phase_ = phase::down;
   down_reason_ = reason;
+  trace(tracer_, &tracer::session_down, reason);
   ++generation_;
   transport_->close();
   cancel(keepalive_timer_);
@@ -365,6 +370,7 @@ void session::lose(std::error_code reason) {
 }
 
 void session::queue_frame(const frame& f) {
+  trace(tracer_, &tracer::frame_sent, f);
   encoder_.encode(f, outbox_);
   ++outbox_frames_;
 }
@@ -383,6 +389,7 @@ void session::queue_frame(frame&& f) {
     queue_frame(f);
     return;
   }
+  trace(tracer_, &tracer::frame_sent, f);
   encoder_.encode_header_masking(op, true, *payload, outbox_);
   outbox_payload_bytes_ += payload->size();
   outbox_payloads_.push_back(spliced_payload{outbox_.size(), std::move(*payload)});
@@ -474,6 +481,7 @@ void session::end(std::error_code reason) noexcept {
   if (phase_ == phase::ended) return;
   phase_ = phase::ended;
   if (!end_reason_) end_reason_ = reason;
+  trace(tracer_, &tracer::disconnected, end_reason_);
   transport_->close();
   cancel(closing_timer_);
   cancel(keepalive_timer_);

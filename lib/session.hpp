@@ -15,6 +15,7 @@
 
 #include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
+#include "wscoro/trace.hpp"
 #include "connection_state.hpp"
 #include "event_queue.hpp"
 #include "net/transport.hpp"
@@ -32,6 +33,9 @@ class session : public std::enable_shared_from_this<session> {
   session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
           std::string protocol, std::optional<ws::deflate_parameters> deflate,
           std::unique_ptr<reconnect_plan> plan);
+
+  /// Reports to `t` (see wscoro/trace.hpp) from now on; before start().
+  void trace_with(std::shared_ptr<tracer> t) noexcept { tracer_ = std::move(t); }
 
   /// Starts the reader, writer and keepalive loops.
   void start();
@@ -104,6 +108,7 @@ class session : public std::enable_shared_from_this<session> {
   std::string protocol_;
   std::string extensions_;
   std::unique_ptr<reconnect_plan> plan_;  // null: never reconnects
+  std::shared_ptr<tracer> tracer_;  // null: tracing off
   ws::decoder decoder_;
   ws::encoder encoder_;
 

@@ -1,7 +1,9 @@
 // Lines from stdin go out as text frames; every frame received is printed;
 // EOF on stdin closes the session deliberately.
 //
-//   wscat ws://host:port/target
+//   wscat [--proxy http://[user:password@]proxyhost:port] [--trace] ws://host:port/target
+//
+// --trace prints what the connection does, with timings, to stderr.
 #include <wscoro/wscoro.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -13,9 +15,13 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
 
 #include "print_frame.hpp"
 #include "run_main.hpp"
+#include "trace_printer.hpp"
 #include "upgraded_or_report.hpp"
 
 // Sends each line of stdin, then closes. A regular file cannot be watched
@@ -44,8 +50,8 @@ asio::awaitable<void> send_lines(asio::any_io_executor ex, wscoro::websocket& ws
   co_await ws.close(wscoro::close_code::normal, {}, ignored);
 }
 
-asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
-  auto conn = co_await wscoro::connection::open(ex, url);
+asio::awaitable<int> cat(asio::any_io_executor ex, std::string url, wscoro::connection_options options) {
+  auto conn = co_await wscoro::connection::open(ex, url, std::move(options));
   auto result = co_await conn.ws_upgrade(conn.target());
   auto* up = samples::upgraded_or_report(result);
   if (!up) co_return 2;
@@ -57,6 +63,25 @@ asio::awaitable<int> cat(asio::any_io_executor ex, std::string url) {
 }
 
 int main(int argc, char** argv) {
+  wscoro::connection_options options;
+  std::string url;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--proxy" && i + 1 < argc) {
+      options.proxy_url = argv[++i];
+    } else if (arg == "--trace") {
+      options.tracer = std::make_shared<samples::trace_printer>(std::cerr);
+    } else if (url.empty() && !arg.starts_with("--")) {
+      url = arg;
+    } else {
+      url.clear();
+      break;
+    }
+  }
+  if (url.empty()) {
+    std::cerr << "usage: wscat [--proxy http://[user:password@]host:port] [--trace] URL\n";
+    return 2;
+  }
   // The stdin reader may still be waiting when the session ends: leave without it.
-  std::_Exit(samples::run_with_url(argc, argv, "wscat URL", cat));
+  std::_Exit(samples::run_main([&](asio::any_io_executor ex) { return cat(ex, url, options); }));
 }

@@ -62,6 +62,11 @@ class connection {
   /// The target (path and query) of the URL given to open; "/" when it had none.
   const std::string& target() const noexcept;
 
+  /// After open failed with error::proxy_refused or proxy_auth_required:
+  /// the proxy's answer to CONNECT (status, reason and headers; its body is
+  /// not read). Null otherwise.
+  const response* proxy_refusal() const noexcept;
+
   /// True while requests can be sent.
   bool is_open() const noexcept;
 

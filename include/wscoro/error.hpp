@@ -21,6 +21,15 @@ enum class error {
   tls_ca_file_unreadable,    ///< connection_options::tls_ca_file could not be loaded.
   tls_over_unix_socket,      ///< A wss:// or https:// URL with unix_socket_path: TLS over Unix sockets is not supported.
 
+  // Tunnelling through an HTTP proxy (connection_options::proxy_url).
+  invalid_proxy_url,         ///< proxy_url could not be parsed, is not http://, or the proxy user name holds a ':'.
+  proxy_with_unix_socket,    ///< Both proxy_url and unix_socket_path were set.
+  proxy_timeout,             ///< The proxy did not answer CONNECT within connect_timeout.
+  proxy_refused,             ///< The proxy answered CONNECT with a status other than 2xx (see connection::proxy_refusal()).
+  proxy_auth_required,       ///< The proxy answered CONNECT with 407: credentials missing or wrong.
+  proxy_closed,              ///< The proxy closed the connection before answering CONNECT.
+  proxy_bad_response,        ///< The proxy's answer to CONNECT is not valid HTTP/1.1, or its head exceeds max_header_size.
+
   // HTTP/1.1.
   invalid_request,           ///< A method, target, header name or value holds characters HTTP does not allow.
   request_timeout,           ///< A request's response did not arrive within request_timeout.

@@ -24,6 +24,8 @@ class context;
 
 namespace wscoro {
 
+class tracer;
+
 enum class http_version { http_1_0, http_1_1 };
 
 /// When and how often a websocket re-opens its connection after an
@@ -54,7 +56,8 @@ struct connection_options {
   /// with error::upgrade_needs_http_1_1).
   http_version version = http_version::http_1_1;
 
-  /// DNS resolution and TCP connect together; error::connect_timeout.
+  /// DNS resolution and TCP connect together; error::connect_timeout. Through
+  /// a proxy, also the proxy's answer to CONNECT (error::proxy_timeout).
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   /// The TLS handshake; error::tls_handshake_timeout.
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
@@ -82,6 +85,31 @@ struct connection_options {
   /// (Gun's open_unix). The URL still gives the Host header and the target;
   /// its scheme must be ws:// or http://.
   std::string unix_socket_path;
+
+  /// Reach the server through an HTTP proxy (Gun's connect + tunnel):
+  /// "http://[user:password@]host[:port]", port 80 by default. wscoro
+  /// connects to the proxy, asks it for a tunnel with
+  /// `CONNECT host:port HTTP/1.1`, then speaks TLS (wss://, https://) or
+  /// plain HTTP through the tunnel exactly as over a direct connection,
+  /// verifying the server's certificate, not the proxy's. connect_timeout
+  /// covers connecting to the proxy and its answer (error::proxy_timeout).
+  /// Only http:// proxies are supported (no TLS to the proxy itself), and
+  /// not together with unix_socket_path (error::proxy_with_unix_socket).
+  /// A refusal is error::proxy_refused, or error::proxy_auth_required for
+  /// a 407; connection::proxy_refusal() then holds the proxy's answer.
+  /// Reconnects (websocket_options::retry) go through the proxy again.
+  std::string proxy_url;
+  /// Basic credentials for the proxy (Proxy-Authorization: Basic, RFC 7617),
+  /// sent when proxy_username is not empty. User-info in proxy_url
+  /// (percent-encoded) sets them too; these fields take precedence. The
+  /// user name cannot contain ':'. They cross the network base64-encoded,
+  /// which is to say in the clear.
+  std::string proxy_username;
+  std::string proxy_password;
+
+  /// Observes the connection, its websocket and its reconnections (see
+  /// wscoro/trace.hpp); none by default, and then tracing costs nothing.
+  std::shared_ptr<wscoro::tracer> tracer;
 };
 
 /// permessage-deflate (RFC 7692): how messages are compressed, and what the

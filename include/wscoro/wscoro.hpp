@@ -7,5 +7,6 @@
 #include "wscoro/frame.hpp"
 #include "wscoro/http.hpp"
 #include "wscoro/options.hpp"
+#include "wscoro/trace.hpp"
 #include "wscoro/upgrade.hpp"
 #include "wscoro/websocket.hpp"

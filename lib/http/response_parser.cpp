@@ -51,7 +51,7 @@ struct parser_callbacks {
     // whatever Content-Length or Transfer-Encoding it names, which llhttp
     // would otherwise read, after a 101 from the upgraded protocol's bytes.
     const bool informational = p->status_code >= 100 && p->status_code < 200;
-    return s.head_request_ || informational ? 1 : 0;
+    return s.head_request_ || s.connect_request_ || informational ? 1 : 0;
   }
 
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
@@ -107,12 +107,18 @@ void response_parser::start(bool head_request) noexcept {
   llhttp_init(&parser_, HTTP_RESPONSE, &settings());
   parser_.data = this;
   head_request_ = head_request;
+  connect_request_ = false;
   done_ = false;
   keep_alive_ = false;
   head_bytes_ = 0;
   head_bytes_fed_ = 0;
   callback_error_ = {};
   response_ = response{};
+}
+
+void response_parser::start_tunnel() noexcept {
+  start(false);
+  connect_request_ = true;
 }
 
 std::error_code response_parser::note_head_bytes(std::size_t n) noexcept {

@@ -22,6 +22,10 @@ class response_parser {
 
   /// Prepares for the response to a new request; a HEAD response has no body.
   void start(bool head_request) noexcept;
+  /// Prepares for the answer to a CONNECT request. Parsing stops at the end
+  /// of the head whatever the status: a 2xx has no body (RFC 9110 9.3.6),
+  /// the bytes after it are the tunnel's; a refusal's body is not wanted.
+  void start_tunnel() noexcept;
 
   struct result {
     std::size_t consumed = 0;  ///< Bytes used; after a 101 the rest is the upgraded protocol's.
@@ -49,6 +53,7 @@ class response_parser {
   std::size_t max_header_size_;
   std::size_t max_body_size_;
   bool head_request_ = false;
+  bool connect_request_ = false;
   bool done_ = false;
   bool keep_alive_ = false;
   std::size_t head_bytes_ = 0;      // reported by llhttp's callbacks

@@ -11,10 +11,14 @@
 
 #include "wscoro/error.hpp"
 #include "net/deadline.hpp"
+#include "net/proxy.hpp"
+#include "tracing.hpp"
 
 namespace wscoro::net {
 
 using asio::redirect_error;
+using detail::trace_start;
+using detail::trace_since;
 using asio::use_awaitable;
 
 transport::transport(tcp_socket socket) : stream_(std::in_place_type<tcp_socket>, std::move(socket)) {}
@@ -154,12 +158,14 @@ std::error_code configure_tls(transport::tls_stream& stream, const http::url& ur
 }  // namespace
 
 asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
-                                                    const connection_options& options,
-                                                    std::error_code& ec) {
+                                                    const connection_options& options, std::error_code& ec,
+                                                    response* proxy_refusal) {
   ec = {};
+  const auto& t = options.tracer;
+  const bool proxied = !options.proxy_url.empty();
   if (!options.unix_socket_path.empty()) {
-    if (url.tls) {
-      ec = error::tls_over_unix_socket;
+    if (url.tls || proxied) {
+      ec = url.tls ? error::tls_over_unix_socket : error::proxy_with_unix_socket;
       co_return nullptr;
     }
     transport::unix_socket socket(ex);
@@ -167,25 +173,43 @@ asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, co
       std::error_code ignored;
       socket.close(ignored);
     });
+    const auto started = trace_start(t, &tracer::connect_start, options.unix_socket_path, std::uint16_t{0});
     co_await socket.async_connect(asio::local::stream_protocol::endpoint(options.unix_socket_path),
                                   redirect_error(use_awaitable, ec));
     if (timeout.expired()) ec = error::connect_timeout;
+    trace_since(t, started, &tracer::connect_end, ec);
     if (ec) co_return nullptr;
     co_return std::make_unique<transport>(std::move(socket));
   }
+  proxy via;
+  if (proxied && (ec = parse_proxy(options, via))) co_return nullptr;
+  const http::url& first_hop = proxied ? via.address : url;
   asio::ip::tcp::resolver resolver(ex);
   transport::tcp_socket socket(ex);
   {
+    // One deadline for reaching the server: DNS, TCP, and the proxy's answer.
     deadline timeout(ex, options.connect_timeout, [&resolver, &socket] {
       resolver.cancel();
       std::error_code ignored;
       socket.close(ignored);
     });
-    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+    auto started = trace_start(t, &tracer::connect_start, first_hop.host, first_hop.port);
+    const auto endpoints = co_await resolver.async_resolve(first_hop.host, std::to_string(first_hop.port),
                                                            redirect_error(use_awaitable, ec));
     if (!ec) co_await asio::async_connect(socket, endpoints, redirect_error(use_awaitable, ec));
     if (timeout.expired()) ec = error::connect_timeout;
+    trace_since(t, started, &tracer::connect_end, ec);
     if (ec) co_return nullptr;
+    if (proxied) {
+      started = trace_start(t, &tracer::tunnel_start, url.host, url.port);
+      response answer;
+      ec = co_await open_tunnel(socket, url, via, options.max_header_size, answer);
+      if (timeout.expired()) ec = error::proxy_timeout;
+      trace_since(t, started, &tracer::tunnel_end, answer.status, ec);
+      if (proxy_refusal && (ec == error::proxy_refused || ec == error::proxy_auth_required))
+        *proxy_refusal = std::move(answer);
+      if (ec) co_return nullptr;
+    }
   }
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   if (ec) co_return nullptr;
@@ -197,15 +221,17 @@ asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, co
   auto result = std::make_unique<transport>(std::move(socket), std::move(context));
   auto& stream = *result->tls();
   if ((ec = configure_tls(stream, url, options))) co_return nullptr;
+  const auto started = trace_start(t, &tracer::tls_handshake_start, url.host);
   {
-    transport* t = result.get();
-    deadline timeout(ex, options.tls_handshake_timeout, [t] { t->close(); });
+    transport* closing = result.get();
+    deadline timeout(ex, options.tls_handshake_timeout, [closing] { closing->close(); });
     co_await stream.async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
     if (timeout.expired()) ec = error::tls_handshake_timeout;
   }
   if (ec && ec != error::tls_handshake_timeout) {
     if (auto verdict = verification_error(stream.native_handle())) ec = verdict;
   }
+  trace_since(t, started, &tracer::tls_handshake_end, ec);
   if (ec) co_return nullptr;
   co_return result;
 }

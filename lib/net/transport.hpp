@@ -14,6 +14,7 @@
 #include <system_error>
 #include <variant>
 
+#include "wscoro/http.hpp"
 #include "wscoro/options.hpp"
 #include "http/url.hpp"
 
@@ -78,11 +79,12 @@ class transport {
   }
 };
 
-/// Resolves the URL's host and connects (or connects to unix_socket_path),
-/// within connect_timeout; for a TLS URL, completes the handshake with
-/// verification (tls_handshake_timeout).
+/// Resolves the URL's host and connects (or connects to unix_socket_path,
+/// or opens a tunnel through proxy_url), within connect_timeout; for a TLS
+/// URL, completes the handshake with verification (tls_handshake_timeout).
+/// When the proxy refuses the tunnel, its answer goes to `proxy_refusal`.
 asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
-                                                    const connection_options& options,
-                                                    std::error_code& ec);
+                                                    const connection_options& options, std::error_code& ec,
+                                                    response* proxy_refusal = nullptr);
 
 }  // namespace wscoro::net

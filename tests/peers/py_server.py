@@ -3,11 +3,12 @@
 
 Usage:
     /usr/bin/python3 tests/peers/py_server.py [--tls CERTFILE KEYFILE]
-        [--unix SOCKETPATH] [--no-compression] [--verbose]
+        [--unix SOCKETPATH | --port N] [--no-compression] [--verbose]
         [--deflate-server-no-context-takeover] [--deflate-client-no-context-takeover]
         [--deflate-server-max-window-bits N] [--deflate-client-max-window-bits N]
 
-Listens on 127.0.0.1 with an ephemeral port (or on SOCKETPATH with --unix),
+Listens on 127.0.0.1 with an ephemeral port (or port N with --port, so that a
+restarted server comes back where it was; or on SOCKETPATH with --unix),
 then prints exactly one line "PORT <n>" ("PORT 0" for --unix) to stdout and
 flushes it. Everything else goes to stderr. The server stops on SIGTERM,
 SIGINT, or when its stdin reaches EOF (the test harness closes stdin to stop
@@ -266,8 +267,8 @@ async def main(args):
                                                     **options)
         port = 0
     else:
-        server = await websockets.server.serve(handler, "127.0.0.1", 0,
-                                               **options)
+        server = await websockets.server.serve(handler, "127.0.0.1",
+                                               args.port, **options)
         port = server.sockets[0].getsockname()[1]
 
     sys.stdout.write(f"PORT {port}\n")
@@ -295,6 +296,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tls", nargs=2, metavar=("CERTFILE", "KEYFILE"))
     parser.add_argument("--unix", metavar="SOCKETPATH")
+    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-compression", action="store_true")
     parser.add_argument("--deflate-server-no-context-takeover",
                         action="store_true")

@@ -125,6 +125,27 @@ TEST_CASE("sample wscat: stdin lines go out as text, frames are printed, EOF clo
   CHECK(received == expected);
 }
 
+TEST_CASE("sample wscat --proxy: the session goes through an HTTP CONNECT proxy") {
+  std::vector<frame> received;
+  server_thread server([&](scripted_server& s) -> awaitable<void> {
+    auto sock = co_await accept_upgrade(s);
+    co_await write_all(sock, server_frame(text("via proxy")));
+    received = co_await frames_until_close(sock);
+  });
+  auto proxy = start_connect_proxy({"--auth", "me:pw"});
+  child_process wscat(
+      {WSCORO_SAMPLE_WSCAT, "--proxy", "http://me:pw@127.0.0.1:" + std::to_string(proxy->port), server.url("/cat")});
+  wscat.write_stdin("through\n");
+  wscat.close_stdin();
+  const std::string printed = wscat.read_all(15s);
+  CHECK(wscat.wait_exit(15s) == 0);
+  server.join();
+  CHECK(printed == "text: via proxy\nclose: 1000\n");
+  CHECK(received == std::vector<frame>{text("through"), close_frame(1000)});
+  const std::string target = server.url("/cat").substr(5, server.url("/cat").size() - 9);  // 127.0.0.1:port
+  CHECK(proxy->process.read_line(5s) == "REQUEST CONNECT " + target + " HTTP/1.1");
+}
+
 TEST_CASE("sample reconnect: survives a dropped connection, prints down and up, ends at the server's close") {
   std::vector<std::string> greetings;
   server_thread server([&](scripted_server& s) -> awaitable<void> {

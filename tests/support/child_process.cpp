@@ -352,15 +352,23 @@ std::unique_ptr<peer_server> start_peer(std::vector<std::string> argv,
   }
 }
 
-}  // namespace
-
-std::unique_ptr<peer_server> start_python_peer(std::vector<std::string> args) {
+std::unique_ptr<peer_server> start_python_script(const char* script, std::vector<std::string> args) {
   // -I: ignore PYTHON* variables and the user site, which may belong to
   // another Python installation on PATH.
   std::vector<std::string> argv{"/usr/bin/python3", "-I",
-                                WSCORO_SOURCE_DIR "/tests/peers/py_server.py"};
+                                std::string(WSCORO_SOURCE_DIR "/tests/peers/") + script};
   argv.insert(argv.end(), args.begin(), args.end());
   return start_peer(std::move(argv), {});
+}
+
+}  // namespace
+
+std::unique_ptr<peer_server> start_python_peer(std::vector<std::string> args) {
+  return start_python_script("py_server.py", std::move(args));
+}
+
+std::unique_ptr<peer_server> start_connect_proxy(std::vector<std::string> args) {
+  return start_python_script("connect_proxy.py", std::move(args));
 }
 
 std::unique_ptr<peer_server> start_node_peer(std::vector<std::string> args) {

@@ -79,4 +79,11 @@ std::unique_ptr<peer_server> start_python_peer(
 std::unique_ptr<peer_server> start_node_peer(
     std::vector<std::string> args = {});
 
+// Starts /usr/bin/python3 <WSCORO_SOURCE_DIR>/tests/peers/connect_proxy.py
+// args... (an HTTP CONNECT proxy) and waits (at most 10 s) for its "PORT n"
+// line. Each request head it reads then appears on its stdout as
+// "REQUEST <line>", "HEADER <name>: <value>"..., "END".
+std::unique_ptr<peer_server> start_connect_proxy(
+    std::vector<std::string> args = {});
+
 }  // namespace wscoro::test
