@@ -151,17 +151,24 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
       read_begin_ = 0;
     }
     flush();
-    std::error_code ec;
-    if (read_begin_ == read_end_ && decoder_.payload_to_come() >= direct_read_from) {
+    const bool into_message = read_begin_ == read_end_ && decoder_.payload_to_come() >= direct_read_from;
+    asio::mutable_buffer into;
+    if (into_message) {
       const std::span<char> space = decoder_.payload_space(largest_read_buffer);
-      const std::size_t n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
-      if (generation_ != generation) co_return;
-      const std::error_code violation = decoder_.commit_payload(n);
-      if (ec) {
-        on_read_error(ec);
-        co_return;
-      }
-      last_received_ = std::chrono::steady_clock::now();
+      into = asio::buffer(space.data(), space.size());
+    } else {
+      into = asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_);
+    }
+    std::error_code ec;
+    const std::size_t n = co_await transport_->read_some(into, ec);
+    if (generation_ != generation) co_return;
+    const std::error_code violation = into_message ? decoder_.commit_payload(n) : std::error_code();
+    if (ec) {
+      on_read_error(ec);
+      co_return;
+    }
+    last_received_ = std::chrono::steady_clock::now();
+    if (into_message) {
       if (violation) {
         on_protocol_error(violation);
       } else {
@@ -169,14 +176,6 @@ asio::awaitable<void> session::read_loop(unsigned generation) {
       }
       continue;
     }
-    const std::size_t n = co_await transport_->read_some(
-        asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_), ec);
-    if (generation_ != generation) co_return;
-    if (ec) {
-      on_read_error(ec);
-      co_return;
-    }
-    last_received_ = std::chrono::steady_clock::now();
     read_end_ += n;
     if (read_end_ == read_buffer_.size() && read_buffer_.size() < largest_read_buffer)
       read_buffer_.resize(read_buffer_.size() * 2);
@@ -256,10 +255,7 @@ void session::adopt(std::unique_ptr<net::transport> transport, std::string recei
   transport_ = std::move(transport);
   reset_codecs(done.deflate);
   reset_read_buffer(std::move(received));
-  outbox_.clear();
-  outbox_frames_ = 0;
-  outbox_payloads_.clear();
-  outbox_payload_bytes_ = 0;
+  drop_outbox();
   writing_.clear();
   writing_frames_ = 0;
   writing_payloads_.clear();
@@ -356,10 +352,7 @@ void session::lose(std::error_code reason) {
   transport_->close();
   cancel(keepalive_timer_);
   const std::size_t unsent = outbox_frames_ + writing_frames_;
-  outbox_.clear();
-  outbox_frames_ = 0;
-  outbox_payloads_.clear();
-  outbox_payload_bytes_ = 0;
+  drop_outbox();
   deliver(down(reason, unsent));
   inbox_drained_.notify();
   outbox_drained_.notify();
@@ -394,6 +387,13 @@ void session::queue_frame(frame&& f) {
   outbox_payload_bytes_ += payload->size();
   outbox_payloads_.push_back(spliced_payload{outbox_.size(), std::move(*payload)});
   ++outbox_frames_;
+}
+
+void session::drop_outbox() noexcept {
+  outbox_.clear();
+  outbox_frames_ = 0;
+  outbox_payloads_.clear();
+  outbox_payload_bytes_ = 0;
 }
 
 void session::flush() {

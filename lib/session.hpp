@@ -93,6 +93,8 @@ class session : public std::enable_shared_from_this<session> {
   /// writes what came meanwhile): no writer coroutine waits between
   /// messages, and the frames of one batch or one read go out together.
   void flush();
+  /// Forgets the frames not yet handed to a write (a lost connection's).
+  void drop_outbox() noexcept;
   void start_write();
   void on_written(unsigned generation, std::error_code ec);
   void queue_close(const close_frame& f);
