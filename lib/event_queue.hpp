@@ -2,12 +2,30 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "wscoro/event.hpp"
 
 namespace wscoro::detail {
+
+/// The payload bytes an event holds, as counted against receive_queue_bytes.
+inline std::size_t payload_size(const event& e) noexcept {
+  return std::visit(
+      [](const auto& v) -> std::size_t {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, close_frame>) {
+          return v.reason.size();
+        } else if constexpr (std::is_same_v<T, down> || std::is_same_v<T, up>) {
+          return 0;
+        } else {
+          return v.data.size();
+        }
+      },
+      e);
+}
 
 /// A FIFO that allocates nothing until the first push and keeps its storage
 /// once drained, so a connection at rest costs nothing here and a busy one

@@ -31,21 +31,6 @@ constexpr std::size_t direct_read_from = 64 * 1024;
 // The payload of our own keepalive pings; a pong carrying it is not delivered.
 constexpr std::string_view keepalive_payload = "wscoro-keepalive";
 
-std::size_t payload_size(const event& e) noexcept {
-  return std::visit(
-      [](const auto& v) -> std::size_t {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, close_frame>) {
-          return v.reason.size();
-        } else if constexpr (std::is_same_v<T, down> || std::is_same_v<T, up>) {
-          return 0;
-        } else {
-          return v.data.size();
-        }
-      },
-      e);
-}
-
 event as_event(frame&& f) {
   return std::visit([](auto&& v) -> event { return std::move(v); }, std::move(f));
 }
