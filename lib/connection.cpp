@@ -225,9 +225,11 @@ upgraded start_session(detail::connection_state& state, detail::connection_state
     plan->connection = state.options;
     plan->target = std::move(target);
     plan->extra = std::move(extra);
+    plan->options = options;
   }
-  auto s = std::make_shared<detail::session>(std::move(state.transport), std::move(state.received),
-                                             std::move(options), done.protocol, done.deflate, std::move(plan));
+  ws::session_link first{done.protocol, {}, done.deflate, std::move(state.received)};
+  auto s = std::make_shared<detail::session>(std::move(state.transport), std::move(first), std::move(options),
+                                             std::move(plan));
   s->trace_with(state.options.tracer);
   s->start();
   std::string extensions = s->extensions();

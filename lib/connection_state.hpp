@@ -68,6 +68,7 @@ struct reconnect_plan {
   connection_options connection;
   std::string target;
   fields extra;
+  websocket_options options;  ///< The session's, for the upgrade handshake.
 };
 
 }  // namespace wscoro::detail

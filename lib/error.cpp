@@ -141,6 +141,8 @@ class category final : public std::error_category {
         return "the connection is down and being re-established; nothing was sent (wait for the 'up' event, or set send_waits_while_down)";
       case error::reconnect_refused:
         return "the server refused the Websocket upgrade when reconnecting";
+      case error::internal_failure:
+        return "an unexpected exception inside wscoro ended the session; this is a bug in wscoro, please report it";
       case error::invalid_frame_to_send:
         return "frame not sent: control payloads are limited to 125 bytes, close reasons to 123, and close codes to those allowed on the wire";
       case error::invalid_utf8_to_send:

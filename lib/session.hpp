@@ -1,158 +1,118 @@
-// The engine under a websocket: a reader loop that decodes frames into a
-// bounded queue, a writer that sends every queued frame in one write,
-// the close handshake with its timeout, keepalive pings, and the reconnect
-// after an unexpected loss.
+// The Asio driver under a websocket: it feeds a ws::session_core (every
+// policy lives there) from the connection it runs on, and does nothing the
+// core does not ask for: one read while the core wants to read, one write
+// while the core has bytes to write, one timer at the core's next deadline,
+// a reconnect attempt when the core wants one, and it wakes the coroutines
+// waiting on the session when what they wait for may have changed.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
 #include "wscoro/trace.hpp"
 #include "connection_state.hpp"
-#include "event_queue.hpp"
 #include "net/transport.hpp"
-#include "notifier.hpp"
-#include "ws/decoder.hpp"
-#include "ws/encoder.hpp"
+#include "waiter_list.hpp"
+#include "ws/session_core.hpp"
 
 namespace wscoro::detail {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  /// `received` holds bytes that arrived after the 101 response. With a
+  /// `first`: the upgraded connection and what its 101 agreed. With a
   /// plan, an unexpected loss is followed by reconnect attempts.
-  /// `deflate`: the permessage-deflate parameters agreed, when they were.
-  session(std::unique_ptr<net::transport> transport, std::string received, websocket_options options,
-          std::string protocol, std::optional<ws::deflate_parameters> deflate,
+  session(std::unique_ptr<net::transport> transport, ws::session_link first, websocket_options options,
           std::unique_ptr<reconnect_plan> plan);
+  ~session();
 
   /// Reports to `t` (see wscoro/trace.hpp) from now on; before start().
-  void trace_with(std::shared_ptr<tracer> t) noexcept { tracer_ = std::move(t); }
+  void trace_with(std::shared_ptr<tracer> t);
 
-  /// Starts the reader, writer and keepalive loops.
+  /// Starts reading (and writing, and timing) the connection.
   void start();
 
   /// The next received event, if one is waiting. With none waiting after a
   /// protocol violation, this is when its close goes out.
   std::optional<event> try_receive();
   /// Completes when an event may have arrived or the session ended (the
-  /// caller calls try_receive again). Not a coroutine of its own, so that a
-  /// waiting receive() holds one frame, not two.
-  asio::awaitable<void> wait_for_event() { return inbox_filled_.wait(); }
+  /// caller calls try_receive again); a cancelled wait throws
+  /// std::system_error(operation_aborted) and has taken nothing.
+  asio::awaitable<void> wait_for_event();
+  /// Queues the batch (see websocket::send). A send cancelled while it waits
+  /// for room fails with operation_aborted and has queued nothing.
   asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
+  /// Waits until everything queued so far has been written to the
+  /// connection, or the session went down or ended (its reason in `ec`).
+  asio::awaitable<void> flush(std::error_code& ec);
   asio::awaitable<void> close(close_frame f, std::error_code& ec);
 
   /// The websocket handle is gone: end the session without a handshake.
   void abandon() noexcept;
 
-  bool is_open() const noexcept { return phase_ != phase::ended; }
-  std::error_code error() const noexcept { return end_reason_; }
-  const std::string& protocol() const noexcept { return protocol_; }
-  const std::string& extensions() const noexcept { return extensions_; }
+  bool is_open() const noexcept { return !core_.ended(); }
+  std::error_code error() const noexcept { return core_.end_reason(); }
+  const std::string& protocol() const noexcept { return core_.protocol(); }
+  const std::string& extensions() const noexcept { return core_.extensions(); }
   const asio::any_io_executor& get_executor() const noexcept { return executor_; }
 
  private:
-  enum class phase {
-    open,     // frames flow both ways
-    closing,  // a close frame is queued or sent, or the peer's arrived: no more sends
-    down,     // lost unexpectedly; the retry policy is reconnecting
-    ended,    // over for good
+  /// One connection the session runs on. Completions hold it, and act only
+  /// while it is still the session's current link: a reconnect makes a new
+  /// one, and the old one's late completions find themselves retired.
+  struct link {
+    explicit link(std::unique_ptr<net::transport> t) noexcept : transport(std::move(t)) {}
+    std::unique_ptr<net::transport> transport;
+    bool reading = false;
+    bool writing = false;
   };
+  class trace_observer;
 
-  // Each connection the session runs on is one generation; loops of an
-  // earlier generation stop when they see a newer one.
-  asio::awaitable<void> read_loop(unsigned generation);
-  asio::awaitable<void> keepalive_loop(unsigned generation);
-  asio::awaitable<void> reconnect_loop();
-  void spawn_loops();
-  void adopt(std::unique_ptr<net::transport> transport, std::string received, connection_state::switched done);
-  /// Starts reading anew from `received`, the bytes that followed a 101.
-  void reset_read_buffer(std::string received);
-  /// A decoder and encoder for a new connection, compressing as agreed.
-  void reset_codecs(const std::optional<ws::deflate_parameters>& deflate);
-
-  void on_frame(frame f);
-  void on_protocol_error(std::error_code ec);
-  void fail_connection();
-  void on_read_error(std::error_code ec);
-  void lose(std::error_code reason);
-  /// Encodes a frame into the outbox; flush() sends it.
-  void queue_frame(const frame& f);
-  /// The same for a frame the session may take apart: a large payload is
-  /// masked in its own string and written from there.
-  void queue_frame(frame&& f);
-  /// Writes everything queued, unless a write is under way (its completion
-  /// writes what came meanwhile): no writer coroutine waits between
-  /// messages, and the frames of one batch or one read go out together.
-  void flush();
-  /// Forgets the frames not yet handed to a write (a lost connection's).
-  void drop_outbox() noexcept;
-  void start_write();
-  void on_written(unsigned generation, std::error_code ec);
-  void queue_close(const close_frame& f);
-  void deliver(event e);
-  void end(std::error_code reason) noexcept;
-  bool receive_queue_full() const noexcept;
-  asio::steady_timer& timer(std::unique_ptr<asio::steady_timer>& slot);
-  static void cancel(const std::unique_ptr<asio::steady_timer>& slot) noexcept;
+  /// After every input to the core: starts what it asks for and wakes the
+  /// waiters whose condition may have changed.
+  void drive();
+  void start_read();
+  void on_read(const std::shared_ptr<link>& l, std::error_code ec, std::size_t n);
+  void start_write(std::span<const std::string_view> pieces);
+  void on_written(const std::shared_ptr<link>& l, std::error_code ec);
+  void arm_timer();
+  void on_timer(std::error_code ec);
+  asio::awaitable<void> reconnect(unsigned attempt);
+  /// Closes the current link's transport (a down, or the end).
+  void retire_link() noexcept;
+  /// Runs `f`, an input to the core; an exception ends the session with a
+  /// reason rather than escaping into the user's io_context::run().
+  template <class F>
+  void guarded(F&& f) noexcept;
 
   asio::any_io_executor executor_;
-  std::unique_ptr<net::transport> transport_;
-  websocket_options options_;
-  std::string protocol_;
-  std::string extensions_;
+  ws::session_core core_;
   std::unique_ptr<reconnect_plan> plan_;  // null: never reconnects
-  std::shared_ptr<tracer> tracer_;  // null: tracing off
-  ws::decoder decoder_;
-  ws::encoder encoder_;
+  std::shared_ptr<tracer> tracer_;        // null: tracing off
+  std::unique_ptr<trace_observer> observer_;
+  std::shared_ptr<link> link_;            // null while down and once ended
 
-  phase phase_ = phase::open;
-  unsigned generation_ = 0;
-  bool close_queued_ = false;
-  bool close_received_ = false;
-  bool failing_ = false;  // a protocol violation arrived; its close waits until earlier frames are consumed
-  std::error_code end_reason_;
-  std::error_code down_reason_;
-  // Made when first needed: an idle connection without keepalive or retry
-  // configured should not carry timers it never uses.
-  std::unique_ptr<asio::steady_timer> closing_timer_;
-  std::unique_ptr<asio::steady_timer> keepalive_timer_;
-  std::unique_ptr<asio::steady_timer> retry_timer_;
-  std::chrono::steady_clock::time_point last_received_;
+  asio::steady_timer timer_;                            // at the core's next deadline
+  std::optional<ws::session_core::time_point> timer_at_;  // when it is armed to fire
+  ws::session_phase phase_seen_ = ws::session_phase::open;  // at the last drive()
+  asio::cancellation_signal stop_reconnect_;
+  bool reconnecting_ = false;
 
-  std::string read_buffer_;
-  std::size_t read_begin_ = 0;
-  std::size_t read_end_ = 0;
-
-  event_queue inbox_;
-  std::size_t inbox_bytes_ = 0;
-  notifier inbox_filled_;
-  notifier inbox_drained_;
-
-  std::string outbox_;   // encoded frames waiting for the writer
-  std::size_t outbox_frames_ = 0;
-  // A large payload, written from its own string right after the bytes of
-  // the outbox before `at` (a gathered write instead of a copy).
-  struct spliced_payload {
-    std::size_t at;
-    std::string data;
-  };
-  std::vector<spliced_payload> outbox_payloads_;
-  std::size_t outbox_payload_bytes_ = 0;
-  std::string writing_;  // the batch being written; empty when no write is under way
-  std::vector<spliced_payload> writing_payloads_;
   std::vector<asio::const_buffer> gather_;
-  std::size_t writing_frames_ = 0;
-  notifier outbox_drained_;  // also: the session went up, down, or ended
-  notifier ended_;
+  waiter_list event_waiters_;
+  waiter_list send_waiters_;   // room to send, a change of phase, the end
+  waiter_list flush_waiters_;  // a write completed, a down, the end
+  waiter_list end_waiters_;
 };
 
 }  // namespace wscoro::detail

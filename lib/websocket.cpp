@@ -90,6 +90,21 @@ asio::awaitable<void> websocket::send(std::vector<frame> batch) {
   throw_if(ec);
 }
 
+asio::awaitable<void> websocket::flush(std::error_code& ec) {
+  auto s = session_;
+  if (!s) {
+    ec = error::session_ended;
+    co_return;
+  }
+  co_await s->flush(ec);
+}
+
+asio::awaitable<void> websocket::flush() {
+  std::error_code ec;
+  co_await flush(ec);
+  throw_if(ec);
+}
+
 asio::awaitable<void> websocket::close(std::uint16_t code, std::string reason, std::error_code& ec) {
   auto s = session_;
   ec = {};

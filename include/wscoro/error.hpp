@@ -84,6 +84,7 @@ enum class error {
   pong_timeout,              ///< A keepalive ping got no answer within pong_timeout: the peer is presumed dead.
   connection_down,           ///< The connection is down and being re-established (retry policy); nothing was sent.
   reconnect_refused,         ///< On reconnecting, the server refused the upgrade.
+  internal_failure,          ///< An unexpected exception inside wscoro ended the session (a bug: please report it).
 
   // Frames the user asked to send.
   invalid_frame_to_send,     ///< A control frame over 125 bytes, a close code not allowed on the wire, or a close reason too long.

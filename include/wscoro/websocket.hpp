@@ -65,6 +65,16 @@ class websocket {
   asio::awaitable<void> send(std::vector<frame> batch);
   asio::awaitable<void> send(std::vector<frame> batch, std::error_code& ec);
 
+  /// Waits until every frame queued by earlier sends has been written to the
+  /// connection (handed to the operating system, or to TLS), so that a
+  /// program may then drop the websocket without losing them. Throws
+  /// std::system_error with error::connection_down when the connection was
+  /// lost first (the frames not written are counted in the `down` event),
+  /// or with the session's end reason (error::session_ended after a clean
+  /// close) when it ended first.
+  asio::awaitable<void> flush();
+  asio::awaitable<void> flush(std::error_code& ec);
+
   /// Deliberately ends the session: every frame queued before goes out first,
   /// then a close frame, then the peer's answer is awaited (at most
   /// closing_timeout) and the connection is closed. The session never

@@ -38,6 +38,14 @@ class transport {
   /// Writes all of `buffer`; gives how much was written.
   asio::awaitable<std::size_t> write(asio::const_buffer buffer, std::error_code& ec);
 
+  /// Reads what is available (at least one byte), then calls
+  /// handler(std::error_code, std::size_t). Over TLS, a cut without
+  /// close_notify is asio::ssl::error::stream_truncated.
+  template <class Handler>
+  void async_read_some(asio::mutable_buffer buffer, Handler&& handler) {
+    visit_stream([&](auto& s) { s.async_read_some(buffer, std::forward<Handler>(handler)); });
+  }
+
   /// Writes all of `buffers` (a buffer sequence), then calls
   /// handler(std::error_code, std::size_t).
   template <class Buffers, class Handler>

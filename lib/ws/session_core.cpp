@@ -404,7 +404,7 @@ std::error_code session_core::close(const close_frame& f, time_point now) {
   return {};
 }
 
-void session_core::abandon() noexcept { end(error::session_ended); }
+void session_core::abandon(std::error_code reason) noexcept { end(reason); }
 
 // ---- Events ----
 

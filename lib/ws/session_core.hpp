@@ -51,6 +51,7 @@
 #include <system_error>
 #include <vector>
 
+#include "wscoro/error.hpp"
 #include "wscoro/event.hpp"
 #include "wscoro/frame.hpp"
 #include "wscoro/http.hpp"
@@ -128,6 +129,10 @@ class session_core {
   /// Reports to `o` from now on (null: no reports). Not owned.
   void observe_with(session_observer* o) noexcept { observer_ = o; }
 
+  /// Decodes the bytes that came right behind the first 101 (once, after
+  /// observe_with, so that their frames are reported too).
+  void start(time_point now) { process_input(now); }
+
   // ---- Reading ----
 
   /// True when the driver should have a read under way: in `open` unless
@@ -179,8 +184,9 @@ class session_core {
   /// arrives then and finds the receive queue full is dropped and counted
   /// (dropped_frames()); the peer's close frame is always queued.
   std::error_code close(const close_frame& f, time_point now);
-  /// The application is gone: the session ends at once (error::session_ended).
-  void abandon() noexcept;
+  /// The application is gone (or, with another reason, the driver cannot go
+  /// on): the session ends at once.
+  void abandon(std::error_code reason = error::session_ended) noexcept;
 
   // ---- Events ----
 
