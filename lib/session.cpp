@@ -133,11 +133,14 @@ void session::drive() {
     if (!link_->reading && core_.wants_read()) start_read();
   }
   arm_timer();
-  if (core_.has_event()) event_waiters_.wake_all();
-  // Senders wait for room, or for a change of phase that decides their
-  // send otherwise (a close, a down, an up, the end).
-  if (core_.can_send() || core_.phase() != phase_seen_) send_waiters_.wake_all();
+  // Receivers wait for an event, or for a change of phase: after a
+  // violation, the receive that finds nothing left sends the close. Senders
+  // wait for room, or for a change of phase that decides their send
+  // otherwise (a close, a down, an up, the end).
+  const bool phase_changed = core_.phase() != phase_seen_;
   phase_seen_ = core_.phase();
+  if (core_.has_event() || phase_changed) event_waiters_.wake_all();
+  if (core_.can_send() || phase_changed) send_waiters_.wake_all();
 }
 
 void session::start_read() {

@@ -184,10 +184,7 @@ void session_core::on_frame(frame&& f, time_point now) {
   if (observer_) [[unlikely]]
     observer_->frame_received(f);
   if (auto* p = std::get_if<ping>(&f)) {
-    if (our_close_ == close_progress::not_queued) {
-      pong_payload_.assign(p->data);  // replaces a pong not yet written
-      pong_pending_ = true;
-    }
+    if (our_close_ == close_progress::not_queued) queue_pong(p->data);
     if (!options_.silence_pings) deliver_or_drop(as_event(std::move(f)));
     return;
   }
@@ -234,13 +231,33 @@ void session_core::fail_connection(time_point now) {
 
 std::size_t session_core::pending_write_bytes() const noexcept { return outbox_.size() + outbox_payload_bytes_; }
 
-void session_core::encode_pending_control_frames() {
-  if (pong_pending_) {
-    pong_pending_ = false;
-    encoder_.encode_frame(opcode::pong, true, pong_payload_, outbox_);
-    if (observer_) [[unlikely]]
-      observer_->frame_sent(pong(pong_payload_));
+// While no write is under way, every ping is answered (the pongs of one
+// read go out together in the next write): the peer is reading. While a
+// write is under way, perhaps stuck behind a peer that does not read, only
+// the latest ping waits for its pong (RFC 6455 5.5.3), so that a ping flood
+// cannot grow the outbox.
+void session_core::queue_pong(std::string_view payload) {
+  if (write_in_flight_) {
+    pong_payload_.assign(payload);  // replaces a pong not yet written
+    pong_pending_ = true;
+    return;
   }
+  encode_pending_pong();
+  encoder_.encode_frame(opcode::pong, true, payload, outbox_);
+  if (observer_) [[unlikely]]
+    observer_->frame_sent(pong(std::string(payload)));
+}
+
+void session_core::encode_pending_pong() {
+  if (!pong_pending_) return;
+  pong_pending_ = false;
+  encoder_.encode_frame(opcode::pong, true, pong_payload_, outbox_);
+  if (observer_) [[unlikely]]
+    observer_->frame_sent(pong(pong_payload_));
+}
+
+void session_core::encode_pending_control_frames() {
+  encode_pending_pong();
   if (keepalive_ping_pending_) {
     keepalive_ping_pending_ = false;
     encoder_.encode_frame(opcode::ping, true, keepalive_payload, outbox_);

@@ -271,6 +271,8 @@ class session_core {
   void drop_writes() noexcept;
   std::size_t pending_write_bytes() const noexcept;
   void encode_pending_control_frames();
+  void queue_pong(std::string_view payload);
+  void encode_pending_pong();
 
   websocket_options options_;
   bool may_reconnect_;
