@@ -38,16 +38,6 @@ std::error_code reason_for(std::exception_ptr e) noexcept {
   }
 }
 
-// Throws operation_aborted when the awaiting operation was cancelled: a
-// wait woken at the same moment as its cancellation must not go on to take
-// or queue anything.
-asio::awaitable<void> throw_if_cancelled() {
-  const auto state = co_await asio::this_coro::cancellation_state;
-  if (state.cancelled() != asio::cancellation_type::none) {
-    throw std::system_error(asio::error::operation_aborted);
-  }
-}
-
 }  // namespace
 
 /// Forwards the core's reports to the user's tracer.
@@ -99,15 +89,15 @@ void session::guarded(F&& f) noexcept {
   }
 }
 
-void session::drive() {
+void session::drive(waiter_list::resume how) {
   if (core_.ended()) {
     retire_link();
     timer_.cancel();
     if (reconnecting_) stop_reconnect_.emit(asio::cancellation_type::terminal);
-    event_waiters_.wake_all();
-    send_waiters_.wake_all();
-    flush_waiters_.wake_all();
-    end_waiters_.wake_all();
+    event_waiters_.wake_all(how);
+    send_waiters_.wake_all(how);
+    flush_waiters_.wake_all(how);
+    end_waiters_.wake_all(how);
     return;
   }
   if (core_.phase() == ws::session_phase::down) {
@@ -139,8 +129,8 @@ void session::drive() {
   // otherwise (a close, a down, an up, the end).
   const bool phase_changed = core_.phase() != phase_seen_;
   phase_seen_ = core_.phase();
-  if (core_.has_event() || phase_changed) event_waiters_.wake_all();
-  if (core_.can_send() || phase_changed) send_waiters_.wake_all();
+  if (core_.has_event() || phase_changed) event_waiters_.wake_all(how);
+  if (core_.can_send() || phase_changed) send_waiters_.wake_all(how);
 }
 
 void session::start_read() {
@@ -165,7 +155,7 @@ void session::on_read(const std::shared_ptr<link>& l, std::error_code ec, std::s
       core_.on_read_end(eof, ec, now);
     }
   });
-  drive();
+  drive(waiter_list::resume::now_if_possible);
 }
 
 void session::start_write(std::span<const std::string_view> pieces) {
@@ -184,8 +174,8 @@ void session::on_written(const std::shared_ptr<link>& l, std::error_code ec) {
   l->writing = false;
   if (l != link_) return;
   guarded([&] { core_.on_written(ec, clock::now()); });
-  flush_waiters_.wake_all();
-  drive();
+  flush_waiters_.wake_all(waiter_list::resume::now_if_possible);
+  drive(waiter_list::resume::now_if_possible);
 }
 
 // The timer is re-armed only for a deadline earlier than the one it is
@@ -204,7 +194,7 @@ void session::on_timer(std::error_code ec) {
   if (ec) return;  // re-armed earlier, or the session ended
   timer_at_.reset();
   guarded([&] { core_.on_timeout(clock::now()); });
-  drive();
+  drive(waiter_list::resume::now_if_possible);
 }
 
 asio::awaitable<void> session::reconnect(unsigned attempt) {
@@ -248,11 +238,6 @@ std::optional<event> session::try_receive() {
   guarded([&] { e = core_.poll_event(clock::now()); });
   drive();
   return e;
-}
-
-asio::awaitable<void> session::wait_for_event() {
-  co_await event_waiters_.async_wait(asio::use_awaitable);
-  co_await throw_if_cancelled();
 }
 
 asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec) {

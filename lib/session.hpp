@@ -47,8 +47,11 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<event> try_receive();
   /// Completes when an event may have arrived or the session ended (the
   /// caller calls try_receive again); a cancelled wait throws
-  /// std::system_error(operation_aborted) and has taken nothing.
-  asio::awaitable<void> wait_for_event();
+  /// std::system_error(operation_aborted). Not a coroutine of its own, so
+  /// that a waiting receive() holds one frame, not two. A wait woken at the
+  /// moment it is cancelled completes normally: the caller checks its
+  /// cancellation state before taking anything.
+  auto wait_for_event() { return event_waiters_.async_wait(asio::use_awaitable); }
   /// Queues the batch (see websocket::send). A send cancelled while it waits
   /// for room fails with operation_aborted and has queued nothing.
   asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
@@ -80,7 +83,7 @@ class session : public std::enable_shared_from_this<session> {
 
   /// After every input to the core: starts what it asks for and wakes the
   /// waiters whose condition may have changed.
-  void drive();
+  void drive(waiter_list::resume how = waiter_list::resume::later);
   void start_read();
   void on_read(const std::shared_ptr<link>& l, std::error_code ec, std::size_t n);
   void start_write(std::span<const std::string_view> pieces);

@@ -1,6 +1,8 @@
 #include "wscoro/websocket.hpp"
 
 #include "wscoro/error.hpp"
+#include <asio/this_coro.hpp>
+
 #include "session.hpp"
 
 namespace wscoro {
@@ -9,6 +11,10 @@ namespace {
 void throw_if(std::error_code ec) {
   if (ec) throw std::system_error(ec);
 }
+
+bool cancelled(asio::cancellation_type type) noexcept { return type != asio::cancellation_type::none; }
+
+[[noreturn]] void throw_aborted() { throw std::system_error(asio::error::operation_aborted); }
 
 }  // namespace
 
@@ -36,6 +42,9 @@ asio::awaitable<std::optional<event>> websocket::receive_event() {
     if (auto e = s->try_receive()) co_return e;
     if (!s->is_open()) co_return std::nullopt;
     co_await s->wait_for_event();
+    // Cancelled at the moment its event arrived: take nothing, the event
+    // stays for the next receive.
+    if (cancelled((co_await asio::this_coro::cancellation_state).cancelled())) throw_aborted();
   }
 }
 
@@ -47,6 +56,9 @@ asio::awaitable<std::optional<frame>> websocket::receive() {
     if (!e) {
       if (!s->is_open()) co_return std::nullopt;
       co_await s->wait_for_event();
+      // Cancelled at the moment its event arrived: take nothing, the event
+    // stays for the next receive.
+    if (cancelled((co_await asio::this_coro::cancellation_state).cancelled())) throw_aborted();
       continue;
     }
     std::optional<frame> f;
@@ -70,8 +82,10 @@ asio::awaitable<void> websocket::send(frame f, std::error_code& ec) {
 }
 
 asio::awaitable<void> websocket::send(frame f) {
+  auto s = session_;
+  if (!s) throw std::system_error(error::session_ended);
   std::error_code ec;
-  co_await send(std::move(f), ec);
+  co_await s->send(std::span<frame>(&f, 1), ec);
   throw_if(ec);
 }
 
