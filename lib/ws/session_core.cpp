@@ -440,9 +440,12 @@ std::optional<event> session_core::poll_event(time_point now) {
   std::optional<event> e(std::move(inbox_.front()));
   inbox_.pop_front();
   inbox_bytes_ -= detail::payload_size(*e);
-  if (was_full && !receive_queue_full() && phase_ == session_phase::open) {
-    if (keepalive_ == keepalive_phase::paused) restart_keepalive(now);
-    process_input(now);
+  if (was_full && !receive_queue_full()) {
+    if (reconnect_ == reconnect_step::waiting_for_room) reconnect_ = reconnect_step::wanted;
+    if (phase_ == session_phase::open) {
+      if (keepalive_ == keepalive_phase::paused) restart_keepalive(now);
+      process_input(now);
+    }
   }
   return e;
 }
@@ -514,7 +517,7 @@ void session_core::on_timeout(time_point now) {
   }
   if (due(retry_deadline_, now)) {
     retry_deadline_.reset();
-    reconnect_ = reconnect_step::wanted;
+    reconnect_ = receive_queue_full() ? reconnect_step::waiting_for_room : reconnect_step::wanted;
   }
 }
 

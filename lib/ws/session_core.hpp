@@ -201,6 +201,9 @@ class session_core {
 
   /// The number (from 1) of a reconnect attempt the driver should start
   /// now, once: it then reports on_reconnected() or on_reconnect_failed().
+  /// An attempt whose retry delay passed while the receive queue was full
+  /// waits for poll_event() to make room: the application is not reading
+  /// anyway, and a flapping connection cannot pile up down/up events.
   std::optional<unsigned> poll_reconnect() noexcept;
   /// The attempt succeeded: the session runs on the new connection (the
   /// codecs and the read buffer start anew). False when the session no
@@ -216,6 +219,8 @@ class session_core {
   bool ended() const noexcept { return phase_ == session_phase::ended; }
   /// Empty after a clean close handshake.
   std::error_code end_reason() const noexcept { return end_reason_; }
+  /// While down: why the connection was lost.
+  std::error_code down_reason() const noexcept { return down_reason_; }
   /// True when send() would queue now rather than answer "would block".
   bool can_send() const noexcept;
   /// Our close frame is written and the peer's received.
@@ -231,7 +236,10 @@ class session_core {
 
  private:
   enum class close_progress { not_queued, queued, writing, written };
-  enum class reconnect_step { none, waiting, wanted, attempting };
+  // waiting: for the retry deadline; waiting_for_room: the deadline passed
+  // with the receive queue full, and the attempt waits for the application
+  // to read (so that a flapping connection cannot pile up down/up events).
+  enum class reconnect_step { none, waiting, waiting_for_room, wanted, attempting };
 
   struct spliced_payload {
     std::size_t at;  // written right after the outbox bytes before `at`
@@ -277,7 +285,7 @@ class session_core {
   reconnect_step reconnect_ = reconnect_step::none;
   std::error_code end_reason_;
   std::error_code violation_;    // the protocol violation decoded, if any
-  std::error_code down_reason_;  // while down: the loss, then the last failed attempt
+  std::error_code down_reason_;  // the last loss that went down
   bool peer_close_received_ = false;
   unsigned link_number_ = 0;
   std::string protocol_;

@@ -81,6 +81,8 @@ class peer_reader {
   }
   std::error_code error() const noexcept { return error_; }
   bool finished() const noexcept { return decoder_.finished(); }
+  /// Bytes received but not decoded (after a close frame: bytes that should not exist).
+  std::size_t unread() const noexcept { return pending_.size(); }
 
  private:
   ws::decoder decoder_;
