@@ -66,3 +66,14 @@ TEST_CASE("simulation: seeded servers, applications, networks and clocks around 
                          << " failing seeds, " << seconds << " s; " << sessions << " sessions:" << counted << "\ninvariants:" << names);
   CHECK(failures == 0);
 }
+
+TEST_CASE("simulation: a seed replays the same history") {
+  const auto run = [](std::uint64_t seed) {
+    wscoro::sim::seeded_choices choices(seed);
+    wscoro::sim::world w(choices);
+    for (int i = 0; i < 3000; ++i) w.step();
+    w.wind_down();
+    return std::make_pair(w.calls(), w.outcomes());
+  };
+  for (std::uint64_t seed : {7u, 123u, 999u}) CHECK(run(seed) == run(seed));
+}

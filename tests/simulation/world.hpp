@@ -23,6 +23,8 @@
 #include "wscoro/event.hpp"
 #include "core_wire.hpp"
 #include "event_queue.hpp"
+#include "ws/deflate_codec.hpp"
+#include "ws/deflate_negotiation.hpp"
 #include "ws/encoder.hpp"
 #include "ws/session_core.hpp"
 
@@ -148,6 +150,7 @@ class world {
     const std::error_code reason = core().end_reason();
     ++outcomes_[reason ? reason.message() : std::string("clean close")];
     if (core().dropped_frames() != 0) ++outcomes_["(sessions with frames dropped after close())"];
+    if (deflate_) ++outcomes_["(sessions with permessage-deflate)"];
     if (!reason) {
       if (!peer_close_delivered_) fail(2, "a clean end without the peer's close delivered");
       std::size_t budget = core().dropped_frames() - drops_used_;
@@ -183,6 +186,12 @@ class world {
     o.retry.max_delay = ms(1000);
     o.retry.jitter = 0.2;
     o.send_waits_while_down = c.chance(50);
+    if (ws::deflate_available() && c.chance(30)) {
+      deflate_options d;
+      d.level = static_cast<int>(c.below(10));
+      d.min_size = c.chance(50) ? 0 : 100;
+      o.compress = d;
+    }
     return o;
   }
 
@@ -194,6 +203,15 @@ class world {
     violation_rate_ = rates[choose_.below(4)];
     tcp_end_rate_ = rates[choose_.below(4)];
     flood_rate_ = rates[choose_.below(4)];
+    deflate_.reset();
+    if (options_.compress) {
+      ws::deflate_parameters agreed;
+      agreed.client_max_window_bits = static_cast<int>(choose_.between(8, 15));
+      agreed.server_max_window_bits = static_cast<int>(choose_.between(8, 15));
+      agreed.client_no_context_takeover = choose_.chance(50);
+      agreed.server_no_context_takeover = choose_.chance(50);
+      deflate_ = agreed;
+    }
     start_peer_link(1);
     expected_.clear();
     delivering_link_ = 1;
@@ -207,6 +225,7 @@ class world {
     last_liveness_ = now_;
     closing_since_.reset();
     ws::session_link first;
+    first.deflate = deflate_;
     first.received = opening_frames();
     core_.emplace(options_, std::move(first), options_.retry.attempts > 0, now_,
                   [this] { return choose_.below(1001) / 1000.0; });
@@ -255,6 +274,8 @@ class world {
   // A message cut into 1-4 frames, perhaps with pings between them; one
   // larger than max_message_size is a violation.
   std::string message_bytes(std::string payload, bool as_text) {
+    if (peer_deflater_ && payload.size() <= options_.max_message_size && choose_.chance(70))
+      return compressed_message_bytes(std::move(payload), as_text);
     std::string out;
     const std::size_t pieces = std::min<std::size_t>(choose_.between(1, 4), std::max<std::size_t>(payload.size(), 1));
     std::size_t at = 0;
@@ -270,6 +291,28 @@ class world {
         return out;
       }
       if (i + 1 != pieces && choose_.chance(20)) peer_ping("mid" + std::to_string(next_id_++), out);
+    }
+    if (as_text) {
+      expect(text(std::move(payload)));
+    } else {
+      expect(binary(std::move(payload)));
+    }
+    return out;
+  }
+
+  // The same, compressed (RSV1 on the first frame), within the size limit.
+  std::string compressed_message_bytes(std::string payload, bool as_text) {
+    std::string compressed;
+    peer_deflater_->compress(payload, compressed);
+    std::string out;
+    const std::size_t pieces = choose_.between(1, 3);
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < pieces; ++i) {
+      const std::size_t n = i + 1 == pieces ? compressed.size() - at
+                                            : choose_.below(static_cast<std::uint32_t>(compressed.size() - at + 1));
+      const auto op = i == 0 ? (as_text ? ws::opcode::text : ws::opcode::binary) : ws::opcode::continuation;
+      peer_encoder_.encode_frame(op, i + 1 == pieces, std::string_view(compressed).substr(at, n), out, i == 0);
+      at += n;
     }
     if (as_text) {
       expect(text(std::move(payload)));
@@ -328,7 +371,9 @@ class world {
     if (!peer_can_send() || peer_link_ == 0) return;
     switch (choose_.below(7)) {
       case 0: peer_encoder_.encode_frame(static_cast<ws::opcode>(3 + choose_.below(5)), true, "?", to_client_); break;
-      case 1: peer_encoder_.encode_frame(ws::opcode::binary, true, "rsv", to_client_, true); break;
+      case 1:  // RSV2: defined by no extension
+        to_client_ += std::string("\xa2\x01", 2) + "x";
+        break;
       case 2: peer_encoder_.encode_frame(ws::opcode::continuation, true, "orphan", to_client_); break;
       case 3: peer_encoder_.encode_frame(ws::opcode::text, true, "\xc0\xaf", to_client_); break;
       case 4: peer_encoder_.encode_frame(ws::opcode::ping, true, std::string(126, 'p'), to_client_); break;
@@ -511,6 +556,7 @@ class world {
     start_peer_link(core().link_number() + 1);
     ws::session_link link;
     link.protocol = "p" + std::to_string(peer_link_);
+    link.deflate = deflate_;
     link.received = opening_frames();
     const bool taken = core().on_reconnected(std::move(link), now_);
     note("reconnected", taken ? "" : "(refused by the core)");
@@ -527,8 +573,16 @@ class world {
     peer_pings_.clear();
     answered_pings_.reset();
     last_user_frame_seen_.reset();
-    client_reader_.emplace();
     writing_.reset();
+    if (!deflate_) {
+      client_reader_.emplace();
+      peer_deflater_.reset();
+      return;
+    }
+    // Each connection starts its compression contexts anew.
+    client_reader_.emplace(std::size_t{1} << 30, std::make_unique<ws::message_inflater>(
+                                                    deflate_->client_max_window_bits, deflate_->client_no_context_takeover));
+    peer_deflater_.emplace(deflate_->server_max_window_bits, deflate_->server_no_context_takeover, -1, 8);
   }
 
   // ---- The clock ----
@@ -725,6 +779,8 @@ class world {
   std::optional<std::size_t> answered_pings_;
   std::optional<std::uint64_t> last_user_frame_seen_;
   std::optional<test::peer_reader> client_reader_{std::in_place};
+  std::optional<ws::deflate_parameters> deflate_;
+  std::optional<ws::message_deflater> peer_deflater_;
   std::optional<std::string> writing_;
   std::uint64_t next_id_ = 0;
 
