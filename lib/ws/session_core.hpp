@@ -38,6 +38,17 @@
 // Nothing is ever written after our close frame; a reconnect only follows a
 // loss in `open`, so never after the user's close, a close frame either
 // way, or a violation.
+//
+// The driver's loop, after every call into the core:
+//   - phase down or ended: close the transport (its pending read and write
+//     complete later, and are ignored: compare link_number());
+//   - no write in flight: start one with next_write(), if it gives pieces;
+//   - no read pending and wants_read(): start one into read_space();
+//   - poll_reconnect(): start that attempt;
+//   - re-arm the one timer at next_deadline() (on expiry: on_timeout(now));
+//   - wake receivers when has_event() or ended(), senders when can_send()
+//     or the phase is no longer open/failing/down, close() when ended()
+//     (or, if it prefers, handshake_done()).
 #pragma once
 
 #include <chrono>
