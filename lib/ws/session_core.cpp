@@ -4,24 +4,10 @@
 #include <utility>
 
 #include "wscoro/error.hpp"
+#include "ws/io_sizes.hpp"
 
 namespace wscoro::ws {
 namespace {
-
-// The read buffer starts small, so that idle connections stay cheap, and
-// doubles whenever a read fills it, up to a size that amortises syscalls
-// for bulk transfers.
-constexpr std::size_t initial_read_buffer = 256;
-constexpr std::size_t largest_read_buffer = 256 * 1024;
-
-// From this size on, a message is masked in its own string and written from
-// there rather than copied into the outbox.
-constexpr std::size_t splice_payload_from = 4 * 1024;
-
-// With at least this much of a frame's payload still to come and nothing
-// else buffered, the payload is read from the socket straight into the
-// message, skipping the copy out of the read buffer.
-constexpr std::size_t direct_read_from = 64 * 1024;
 
 event as_event(frame&& f) {
   return std::visit([](auto&& v) -> event { return std::move(v); }, std::move(f));
