@@ -22,13 +22,15 @@
 //   failing         EOF, read or write error                       ended (the violation)
 //   closing         the peer's close, ours written                 closed
 //   closing         the peer's close, ours not yet written         close_received
-//   closing         our close written after a violation            ended (the violation)
+//   closing         a violation and our close written (either      ended (the violation): failing the
+//                   order)                                         connection ends TCP once our close is out
 //   closing         the closing deadline                           ended (closing_timeout, or the violation)
 //   closing         EOF, read or write error                       ended (closed_without_handshake, the error
 //                                                                  or the violation)
 //   close_received  our close written                              closed
 //   close_received, closed: EOF, read or write error, or the closing deadline: ended (no error)
-//   down            retry deadline                                 down (an attempt is wanted: poll_reconnect())
+//   down            retry deadline (the receive queue not full,    down (an attempt is wanted: poll_reconnect())
+//                   else at the next poll_event() that makes room)
 //   down            on_reconnected()                               open (an `up` event queued)
 //   down            on_reconnect_failed(), attempts left           down (waiting for the next retry deadline)
 //   down            on_reconnect_failed(), none left               ended (that failure)
@@ -188,7 +190,8 @@ class session_core {
   /// After close(), reading goes on whatever the receive queue holds, so
   /// that the peer's close is seen at once. A data, ping or pong frame that
   /// arrives then and finds the receive queue full is dropped and counted
-  /// (dropped_frames()); the peer's close frame is always queued.
+  /// (dropped_frames()); the peer's close frame is always queued. Pings
+  /// that arrive after close() get no pong: nothing follows our close.
   std::error_code close(const close_frame& f, time_point now);
   /// The application is gone: the session ends at once (error::session_ended).
   void abandon() noexcept;
