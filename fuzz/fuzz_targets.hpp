@@ -13,3 +13,4 @@ int fuzz_response_parser_one(const std::uint8_t* data, std::size_t size);
 int fuzz_handshake_one(const std::uint8_t* data, std::size_t size);
 int fuzz_utf8_one(const std::uint8_t* data, std::size_t size);
 int fuzz_url_one(const std::uint8_t* data, std::size_t size);
+int fuzz_session_core_one(const std::uint8_t* data, std::size_t size);

@@ -321,6 +321,17 @@ def url_corpus():
         write("fuzz_url", name, data)
 
 
+def session_core_corpus():
+    # Every byte is a decision of the simulated world (see
+    # fuzz/fuzz_session_core.cpp); fixed pseudo-random streams of a few
+    # lengths give the fuzzer whole histories to mutate.
+    import random
+    for seed, length in [(1, 64), (2, 512), (3, 2048), (4, 4000)]:
+        rng = random.Random(seed)
+        write("fuzz_session_core", "history-%d-%d" % (seed, length), bytes(rng.randrange(256) for _ in range(length)))
+    write("fuzz_session_core", "all-zero", bytes(256))
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
@@ -330,6 +341,7 @@ def main():
     http_corpus()
     utf8_corpus()
     url_corpus()
+    session_core_corpus()
     total = sum(len(files) for _, _, files in os.walk(CORPUS))
     print("wrote %d seed files under %s" % (total, CORPUS))
 

@@ -107,6 +107,10 @@ TEST_CASE("fuzz replay: url corpus and regressions") {
   replay("fuzz_url", fuzz_url_one);
 }
 
+TEST_CASE("fuzz replay: session_core corpus and regressions") {
+  replay("fuzz_session_core", fuzz_session_core_one);
+}
+
 int main(int argc, char** argv) {
   std::vector<const char*> doctest_args{argv[0]};
   for (int i = 1; i < argc; ++i) {
@@ -119,7 +123,8 @@ int main(int argc, char** argv) {
     const fs::path root = WSCORO_FUZZ_DIR;
     for (const char* kind : {"corpus", "regressions"}) {
       for (const char* target : {"fuzz_decoder_client", "fuzz_decoder_server", "fuzz_extensions",
-                                 "fuzz_response_parser", "fuzz_handshake", "fuzz_utf8", "fuzz_url"})
+                                 "fuzz_response_parser", "fuzz_handshake", "fuzz_utf8", "fuzz_url",
+                                 "fuzz_session_core"})
         folders().push_back(root / kind / target);
 #if WSCORO_HAVE_ZLIB
       folders().push_back(root / kind / "fuzz_decoder_deflate");

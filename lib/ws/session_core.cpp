@@ -4,24 +4,10 @@
 #include <utility>
 
 #include "wscoro/error.hpp"
+#include "ws/io_sizes.hpp"
 
 namespace wscoro::ws {
 namespace {
-
-// The read buffer starts small, so that idle connections stay cheap, and
-// doubles whenever a read fills it, up to a size that amortises syscalls
-// for bulk transfers.
-constexpr std::size_t initial_read_buffer = 256;
-constexpr std::size_t largest_read_buffer = 256 * 1024;
-
-// From this size on, a message is masked in its own string and written from
-// there rather than copied into the outbox.
-constexpr std::size_t splice_payload_from = 4 * 1024;
-
-// With at least this much of a frame's payload still to come and nothing
-// else buffered, the payload is read from the socket straight into the
-// message, skipping the copy out of the read buffer.
-constexpr std::size_t direct_read_from = 64 * 1024;
 
 event as_event(frame&& f) {
   return std::visit([](auto&& v) -> event { return std::move(v); }, std::move(f));
@@ -457,9 +443,12 @@ std::optional<event> session_core::poll_event(time_point now) {
   std::optional<event> e(std::move(inbox_.front()));
   inbox_.pop_front();
   inbox_bytes_ -= detail::payload_size(*e);
-  if (was_full && !receive_queue_full() && phase_ == session_phase::open) {
-    if (keepalive_ == keepalive_phase::paused) restart_keepalive(now);
-    process_input(now);
+  if (was_full && !receive_queue_full()) {
+    if (reconnect_ == reconnect_step::waiting_for_room) reconnect_ = reconnect_step::wanted;
+    if (phase_ == session_phase::open) {
+      if (keepalive_ == keepalive_phase::paused) restart_keepalive(now);
+      process_input(now);
+    }
   }
   return e;
 }
@@ -531,7 +520,7 @@ void session_core::on_timeout(time_point now) {
   }
   if (due(retry_deadline_, now)) {
     retry_deadline_.reset();
-    reconnect_ = reconnect_step::wanted;
+    reconnect_ = receive_queue_full() ? reconnect_step::waiting_for_room : reconnect_step::wanted;
   }
 }
 

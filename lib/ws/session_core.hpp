@@ -22,13 +22,15 @@
 //   failing         EOF, read or write error                       ended (the violation)
 //   closing         the peer's close, ours written                 closed
 //   closing         the peer's close, ours not yet written         close_received
-//   closing         our close written after a violation            ended (the violation)
+//   closing         a violation and our close written (either      ended (the violation): failing the
+//                   order)                                         connection ends TCP once our close is out
 //   closing         the closing deadline                           ended (closing_timeout, or the violation)
 //   closing         EOF, read or write error                       ended (closed_without_handshake, the error
 //                                                                  or the violation)
 //   close_received  our close written                              closed
 //   close_received, closed: EOF, read or write error, or the closing deadline: ended (no error)
-//   down            retry deadline                                 down (an attempt is wanted: poll_reconnect())
+//   down            retry deadline (the receive queue not full,    down (an attempt is wanted: poll_reconnect())
+//                   else at the next poll_event() that makes room)
 //   down            on_reconnected()                               open (an `up` event queued)
 //   down            on_reconnect_failed(), attempts left           down (waiting for the next retry deadline)
 //   down            on_reconnect_failed(), none left               ended (that failure)
@@ -38,6 +40,17 @@
 // Nothing is ever written after our close frame; a reconnect only follows a
 // loss in `open`, so never after the user's close, a close frame either
 // way, or a violation.
+//
+// The driver's loop, after every call into the core:
+//   - phase down or ended: close the transport (its pending read and write
+//     complete later, and are ignored: compare link_number());
+//   - no write in flight: start one with next_write(), if it gives pieces;
+//   - no read pending and wants_read(): start one into read_space();
+//   - poll_reconnect(): start that attempt;
+//   - re-arm the one timer at next_deadline() (on expiry: on_timeout(now));
+//   - wake receivers when has_event() or ended(), senders when can_send()
+//     or the phase is no longer open/failing/down, close() when ended()
+//     (or, if it prefers, handshake_done()).
 #pragma once
 
 #include <chrono>
@@ -182,7 +195,8 @@ class session_core {
   /// After close(), reading goes on whatever the receive queue holds, so
   /// that the peer's close is seen at once. A data, ping or pong frame that
   /// arrives then and finds the receive queue full is dropped and counted
-  /// (dropped_frames()); the peer's close frame is always queued.
+  /// (dropped_frames()); the peer's close frame is always queued. Pings
+  /// that arrive after close() get no pong: nothing follows our close.
   std::error_code close(const close_frame& f, time_point now);
   /// The application is gone (or, with another reason, the driver cannot go
   /// on): the session ends at once.
@@ -207,6 +221,9 @@ class session_core {
 
   /// The number (from 1) of a reconnect attempt the driver should start
   /// now, once: it then reports on_reconnected() or on_reconnect_failed().
+  /// An attempt whose retry delay passed while the receive queue was full
+  /// waits for poll_event() to make room: the application is not reading
+  /// anyway, and a flapping connection cannot pile up down/up events.
   std::optional<unsigned> poll_reconnect() noexcept;
   /// The attempt succeeded: the session runs on the new connection (the
   /// codecs and the read buffer start anew). False when the session no
@@ -222,6 +239,8 @@ class session_core {
   bool ended() const noexcept { return phase_ == session_phase::ended; }
   /// Empty after a clean close handshake.
   std::error_code end_reason() const noexcept { return end_reason_; }
+  /// While down: why the connection was lost.
+  std::error_code down_reason() const noexcept { return down_reason_; }
   /// True when send() would queue now rather than answer "would block".
   bool can_send() const noexcept;
   /// Our close frame is written and the peer's received.
@@ -237,7 +256,10 @@ class session_core {
 
  private:
   enum class close_progress { not_queued, queued, writing, written };
-  enum class reconnect_step { none, waiting, wanted, attempting };
+  // waiting: for the retry deadline; waiting_for_room: the deadline passed
+  // with the receive queue full, and the attempt waits for the application
+  // to read (so that a flapping connection cannot pile up down/up events).
+  enum class reconnect_step { none, waiting, waiting_for_room, wanted, attempting };
 
   struct spliced_payload {
     std::size_t at;  // written right after the outbox bytes before `at`
@@ -285,7 +307,7 @@ class session_core {
   reconnect_step reconnect_ = reconnect_step::none;
   std::error_code end_reason_;
   std::error_code violation_;    // the protocol violation decoded, if any
-  std::error_code down_reason_;  // while down: the loss, then the last failed attempt
+  std::error_code down_reason_;  // the last loss that went down
   bool peer_close_received_ = false;
   unsigned link_number_ = 0;
   std::string protocol_;

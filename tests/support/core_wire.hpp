@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -59,7 +60,9 @@ inline std::string flush_writes(ws::session_core& core, ws::session_core::time_p
 /// The peer's view of what the client wrote.
 class peer_reader {
  public:
-  explicit peer_reader(std::size_t max_message_size = 1u << 30) : decoder_(ws::role::server, max_message_size) {}
+  /// With an inflater, permessage-deflate was agreed.
+  explicit peer_reader(std::size_t max_message_size = 1u << 30, std::unique_ptr<ws::message_inflater> inflater = nullptr)
+      : decoder_(ws::role::server, max_message_size, std::move(inflater)) {}
 
   /// Decodes `bytes` (appended to what was left over) into frames.
   std::vector<frame> read(std::string_view bytes) {
@@ -81,6 +84,8 @@ class peer_reader {
   }
   std::error_code error() const noexcept { return error_; }
   bool finished() const noexcept { return decoder_.finished(); }
+  /// Bytes received but not decoded (after a close frame: bytes that should not exist).
+  std::size_t unread() const noexcept { return pending_.size(); }
 
  private:
   ws::decoder decoder_;

@@ -25,6 +25,15 @@ ws::session_core make_core(const websocket_options& options, bool may_reconnect 
   return ws::session_core(options, ws::session_link{}, may_reconnect, at(0ms));
 }
 
+websocket_options keepalive_options(std::chrono::milliseconds keepalive, std::chrono::milliseconds pong_timeout,
+                                    std::size_t receive_queue_frames = 1024) {
+  websocket_options options;
+  options.keepalive = keepalive;
+  options.pong_timeout = pong_timeout;
+  options.receive_queue_frames = receive_queue_frames;
+  return options;
+}
+
 template <class F>
 std::size_t count_of(const std::vector<frame>& frames) {
   return static_cast<std::size_t>(
@@ -52,11 +61,7 @@ std::vector<timed_frame> run_until(ws::session_core& core, test::peer_reader& pe
 }  // namespace
 
 TEST_CASE("session core: a slow reader with keepalive 300 ms and pong_timeout 300 ms gets every message") {
-  websocket_options options;
-  options.keepalive = 300ms;
-  options.pong_timeout = 300ms;
-  options.receive_queue_frames = 2;
-  auto core = make_core(options);
+  auto core = make_core(keepalive_options(300ms, 300ms, 2));
   test::peer_reader peer;
   std::string window;  // the server's bytes the client has not read yet
   int sent = 0;
@@ -82,11 +87,7 @@ TEST_CASE("session core: a slow reader with keepalive 300 ms and pong_timeout 30
 }
 
 TEST_CASE("session core: reading paused by backpressure runs no keepalive, and counts again from the resume") {
-  websocket_options options;
-  options.keepalive = 300ms;
-  options.pong_timeout = 300ms;
-  options.receive_queue_frames = 1;
-  auto core = make_core(options);
+  auto core = make_core(keepalive_options(300ms, 300ms, 1));
   std::string window = test::server_frame(text("a")) + test::server_frame(text("b"));
   test::feed(core, window, at(0ms));
   CHECK(core.keepalive_state() == ws::keepalive_phase::paused);
@@ -203,10 +204,7 @@ TEST_CASE("session core: a ping flood while our writes never complete keeps one 
 }
 
 TEST_CASE("session core: keepalive 300 ms with pong_timeout 10 s pings after every 300 ms of silence") {
-  websocket_options options;
-  options.keepalive = 300ms;
-  options.pong_timeout = 10s;
-  auto core = make_core(options);
+  auto core = make_core(keepalive_options(300ms, 10s));
   test::peer_reader peer;
   const auto sent = run_until(core, peer, 2000ms);
   std::vector<std::chrono::milliseconds> ping_times;
@@ -230,10 +228,7 @@ TEST_CASE("session core: keepalive 300 ms with pong_timeout 10 s pings after eve
 }
 
 TEST_CASE("session core: the pong deadline is pong_timeout after the first unanswered ping") {
-  websocket_options options;
-  options.keepalive = 1s;
-  options.pong_timeout = 300ms;
-  auto core = make_core(options);
+  auto core = make_core(keepalive_options(1s, 300ms));
   test::peer_reader peer;
   run_until(core, peer, 1299ms);
   CHECK(core.phase() == session_phase::open);
