@@ -20,4 +20,9 @@ inline constexpr std::size_t splice_payload_from = 4 * 1024;
 // message, skipping the copy out of the read buffer.
 inline constexpr std::size_t direct_read_from = 64 * 1024;
 
+// Pongs encoded one for one into a write that has not started yet, at most
+// (about 30 of the largest, or 300 small ones): beyond it, and while a write
+// is under way, only the latest ping waits for its pong.
+inline constexpr std::size_t pong_burst_bytes = 4 * 1024;
+
 }  // namespace wscoro::ws

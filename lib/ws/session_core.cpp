@@ -217,19 +217,21 @@ void session_core::fail_connection(time_point now) {
 
 std::size_t session_core::pending_write_bytes() const noexcept { return outbox_.size() + outbox_payload_bytes_; }
 
-// While no write is under way, every ping is answered (the pongs of one
-// read go out together in the next write): the peer is reading. While a
-// write is under way, perhaps stuck behind a peer that does not read, only
-// the latest ping waits for its pong (RFC 6455 5.5.3), so that a ping flood
-// cannot grow the outbox.
+// While no write is under way, pings are answered one for one (the pongs
+// of one read go out together in the next write, up to pong_burst_bytes):
+// the peer is reading. While a write is under way, perhaps stuck behind a
+// peer that does not read, or past that budget, only the latest ping waits
+// for its pong (RFC 6455 5.5.3), so that a ping flood cannot grow the outbox.
 void session_core::queue_pong(std::string_view payload) {
-  if (write_in_flight_) {
+  const std::size_t encoded = payload.size() + 6;  // a masked frame of up to 125 bytes
+  if (write_in_flight_ || outbox_pong_bytes_ + encoded > pong_burst_bytes) {
     pong_payload_.assign(payload);  // replaces a pong not yet written
     pong_pending_ = true;
     return;
   }
   encode_pending_pong();
   encoder_.encode_frame(opcode::pong, true, payload, outbox_);
+  outbox_pong_bytes_ += encoded;
   if (observer_) [[unlikely]]
     observer_->frame_sent(pong(std::string(payload)));
 }
@@ -267,6 +269,7 @@ std::span<const std::string_view> session_core::next_write() {
   // Everything queued so far goes out in one write.
   write_in_flight_ = true;
   writing_.swap(outbox_);
+  outbox_pong_bytes_ = 0;
   writing_payloads_.swap(outbox_payloads_);
   writing_payload_bytes_ = std::exchange(outbox_payload_bytes_, 0);
   writing_user_frames_ = std::exchange(outbox_user_frames_, 0);
@@ -315,6 +318,7 @@ void session_core::after_close_written() {
 
 void session_core::drop_pending_writes() noexcept {
   outbox_.clear();
+  outbox_pong_bytes_ = 0;
   outbox_payloads_.clear();
   outbox_payload_bytes_ = 0;
   outbox_user_frames_ = 0;

@@ -343,6 +343,7 @@ class session_core {
   std::size_t outbox_payload_bytes_ = 0;
   std::size_t outbox_user_frames_ = 0;
   bool pong_pending_ = false;
+  std::size_t outbox_pong_bytes_ = 0;  // pongs encoded into the outbox, see pong_burst_bytes
   std::string pong_payload_;  // keeps its capacity from one pong to the next
   bool keepalive_ping_pending_ = false;
   std::optional<close_frame> pending_close_;

@@ -26,6 +26,7 @@
 #include "ws/deflate_codec.hpp"
 #include "ws/deflate_negotiation.hpp"
 #include "ws/encoder.hpp"
+#include "ws/io_sizes.hpp"
 #include "ws/session_core.hpp"
 
 namespace wscoro::sim {
@@ -737,7 +738,7 @@ class world {
 
   void check_bounds() {
     const ws::session_footprint held = core().footprint();
-    constexpr std::size_t control_frames = 3 * (125 + 14);
+    constexpr std::size_t control_frames = ws::pong_burst_bytes + 3 * (125 + 14);
     if (held.queued_events > options_.receive_queue_frames + 3) fail(0, "too many queued events");
     if (held.queued_event_bytes > options_.receive_queue_bytes + options_.max_message_size + 125)
       fail(0, "too many queued event bytes: " + std::to_string(held.queued_event_bytes));
