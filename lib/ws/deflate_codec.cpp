@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "wscoro/error.hpp"
 
@@ -79,9 +80,25 @@ void message_deflater::compress(std::string_view message, std::string& out) {
 struct message_inflater::stream {
   explicit stream(bool reset) : no_context_takeover(reset) {}
   ~stream() { inflateEnd(&z); }
+
+  // After a final block (BFINAL) zlib's stream has ended, but the message
+  // and the LZ77 history go on (RFC 7692 7.2.3.4): the next byte starts a
+  // new stream that may refer back into what was inflated so far.
+  // inflateReset alone would forget that window, so it is carried over.
+  void restart_after_final_block() {
+    std::string window(std::size_t{1} << 15, '\0');  // zlib's largest window
+    uInt size = 0;
+    inflateGetDictionary(&z, bytes(window.data()), &size);
+    inflateReset(&z);
+    if (size != 0) inflateSetDictionary(&z, bytes(window.data()), size);
+  }
+
   z_stream z{};
   bool no_context_takeover;
-  bool ended = false;  // the message ended its stream with a final block
+  // The input so far ended exactly with a final block: if the message ends
+  // there too, the 00 00 ff ff tail is not inflated (it would open a stored
+  // block that nothing completes).
+  bool at_final_block_end = false;
 };
 
 message_inflater::message_inflater(int window_bits, bool no_context_takeover)
@@ -98,7 +115,7 @@ message_inflater& message_inflater::operator=(message_inflater&&) noexcept = def
 
 std::error_code message_inflater::inflate(std::string_view in, std::string& out, std::size_t limit) {
   if (in.empty()) return {};
-  if (z_->ended) return error::invalid_compressed_data;  // data after a final block
+  z_->at_final_block_end = false;
   z_stream& z = z_->z;
   z.next_in = bytes(in.data());
   z.avail_in = static_cast<uInt>(in.size());
@@ -124,10 +141,13 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
     }
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return error::invalid_compressed_data;
     if (rc == Z_STREAM_END) {
-      // A sender may end a message with a final block (RFC 7692 7.2.3.4);
-      // nothing but the end of the message may follow it.
-      z_->ended = true;
-      return z.avail_in == 0 ? std::error_code() : std::error_code(error::invalid_compressed_data);
+      // A final block (RFC 7692 7.2.3.4): what follows is a new stream.
+      z_->restart_after_final_block();
+      if (z.avail_in == 0) {
+        z_->at_final_block_end = true;
+        return {};
+      }
+      continue;
     }
     // inflate stops when the input or the output runs out: room left means
     // every input byte was taken.
@@ -136,14 +156,11 @@ std::error_code message_inflater::inflate(std::string_view in, std::string& out,
 }
 
 std::error_code message_inflater::finish(std::string& out, std::size_t limit) {
-  if (z_->ended) {
-    // After a final block the window is gone: the next message starts afresh.
-    z_->ended = false;
-    inflateReset(&z_->z);
-    return {};
+  std::error_code ec;
+  if (!std::exchange(z_->at_final_block_end, false)) {
+    const auto* tail = reinterpret_cast<const char*>(flush_tail);
+    ec = inflate(std::string_view(tail, sizeof flush_tail), out, limit);
   }
-  const auto* tail = reinterpret_cast<const char*>(flush_tail);
-  auto ec = inflate(std::string_view(tail, sizeof flush_tail), out, limit);
   if (!ec && z_->no_context_takeover) inflateReset(&z_->z);
   return ec;
 }

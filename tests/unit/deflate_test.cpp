@@ -206,9 +206,15 @@ namespace {
 
 // Raw DEFLATE made by zlib itself: a sync flush with its tail stripped, as
 // permessage-deflate sends, or a final block (BFINAL) when `final_block`.
-std::string zlib_deflate(std::string_view data, int window_bits = 15, bool final_block = false) {
+// With a `dictionary`, the data may refer back into it, as a message refers
+// back into the ones before it under context takeover.
+std::string zlib_deflate(std::string_view data, int window_bits = 15, bool final_block = false,
+                         std::string_view dictionary = {}) {
   z_stream z{};
   REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  if (!dictionary.empty())
+    REQUIRE(deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dictionary.data()),
+                                 static_cast<uInt>(dictionary.size())) == Z_OK);
   std::string out(data.size() + data.size() / 100 + 64, '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   z.avail_in = static_cast<uInt>(data.size());
@@ -265,6 +271,15 @@ std::string inflate_whole(ws::message_inflater& in, std::string_view compressed,
   return out;
 }
 
+// One message fed to the inflater `chunk` bytes at a time, as frames and reads cut it.
+std::string inflate_in_chunks(ws::message_inflater& in, std::string_view compressed, std::size_t chunk) {
+  std::string out;
+  for (std::size_t at = 0; at < compressed.size(); at += chunk)
+    REQUIRE_FALSE(in.inflate(compressed.substr(at, chunk), out, 1 << 26));
+  REQUIRE_FALSE(in.finish(out, 1 << 26));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("deflate codec: round trips at every size, with and without context takeover") {
@@ -318,17 +333,68 @@ TEST_CASE("deflate codec: what zlib and other senders produce inflates, fed in a
     REQUIRE_FALSE(in.finish(out, 1 << 20));
     CHECK(out == message);
   }
-  SUBCASE("a sender that ends its message with a final block (BFINAL)") {
+  SUBCASE("a sender that ends its message with a final block (BFINAL) and nothing after it") {
     ws::message_inflater in(15, false);
     CHECK(inflate_whole(in, zlib_deflate("first", 15, true)) == "first");
     CHECK(inflate_whole(in, zlib_deflate("second")) == "second");
+  }
+  SUBCASE("bytes after a final block that are not DEFLATE") {
+    ws::message_inflater in(15, false);
     std::string out;
-    CHECK(in.inflate(zlib_deflate("end", 15, true) + "more", out, 1 << 20) == error::invalid_compressed_data);
+    // 0xff: a block of the reserved type 11.
+    CHECK(in.inflate(zlib_deflate("end", 15, true) + "\xff", out, 1 << 20) == error::invalid_compressed_data);
   }
   SUBCASE("data that is not DEFLATE") {
     ws::message_inflater in(15, false);
     std::string out;
     CHECK(in.inflate(std::string("\xff\xff\xff\xff", 4), out, 1 << 20) == error::invalid_compressed_data);
+  }
+}
+
+TEST_CASE("deflate codec: a final block (BFINAL) followed by more DEFLATE data, as RFC 7692 7.2.3.4 allows") {
+  // The RFC's example: "Hello" in a block with BFINAL set, then 00, the
+  // header of an empty stored block that the 00 00 ff ff tail completes.
+  const std::string rfc_hello("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8);
+  for (bool takeover : {true, false}) {
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{8}}) {
+      INFO("takeover " << takeover << ", chunk " << chunk);
+      ws::message_inflater in(15, !takeover);
+      CHECK(inflate_in_chunks(in, rfc_hello, chunk) == "Hello");
+      CHECK(inflate_in_chunks(in, zlib_deflate("and the next message"), chunk) == "and the next message");
+    }
+  }
+
+  // Context takeover: a final block ends zlib's stream, not the LZ77 history
+  // that later messages may refer back into.
+  const std::string first = words(3000, 5);
+  const std::string second = first.substr(100, 2000) + " and something new";
+  const std::string second_compressed = zlib_deflate(second, 15, false, first);
+  REQUIRE(second_compressed.size() < 200);         // it is mostly references to `first`...
+  CHECK_FALSE(zlib_inflate(second_compressed, 15));  // ...which do not inflate without it
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    SUBCASE("the final block followed by an empty stored block") {
+      ws::message_inflater in(15, false);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true) + std::string(1, '\0'), chunk) == first);
+      CHECK(inflate_in_chunks(in, second_compressed, chunk) == second);
+    }
+    SUBCASE("the message ending right at its final block") {
+      ws::message_inflater in(15, false);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true), chunk) == first);
+      CHECK(inflate_in_chunks(in, second_compressed, chunk) == second);
+    }
+    SUBCASE("two streams in one message, the second referring back into the first") {
+      ws::message_inflater in(15, true);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true) + second_compressed, chunk) == first + second);
+    }
+  }
+  SUBCASE("without context takeover the window is still forgotten between messages") {
+    ws::message_inflater in(15, true);
+    CHECK(inflate_whole(in, zlib_deflate(first, 15, true) + std::string(1, '\0')) == first);
+    std::string out;
+    std::error_code ec = in.inflate(second_compressed, out, 1 << 20);
+    if (!ec) ec = in.finish(out, 1 << 20);
+    CHECK(ec == error::invalid_compressed_data);
   }
 }
 
@@ -423,6 +489,18 @@ TEST_CASE("decoder with deflate: compressed messages, whole and fragmented, amon
     auto r = decode_deflated(raw_frame(0xC2, bigger), 1 << 30, incompressible.size());
     REQUIRE_FALSE(r.error);
     CHECK(std::get<binary>(r.events.at(0)).data == incompressible);
+  }
+}
+
+TEST_CASE("decoder with deflate: RFC 7692 7.2.3.4's frame, \"Hello\" in a final block") {
+  const std::string frame("\xc1\x08\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 10);
+  for (std::size_t chunk : {std::size_t{1} << 30, std::size_t{1}, std::size_t{3}}) {
+    INFO("chunk " << chunk);
+    auto r = decode_deflated(frame + raw_frame(0xC1, zlib_deflate("Hello again", 15, false, "Hello")), chunk);
+    REQUIRE_FALSE(r.error);
+    REQUIRE(r.events.size() == 2);
+    CHECK(std::get<text>(r.events[0]).data == "Hello");
+    CHECK(std::get<text>(r.events[1]).data == "Hello again");
   }
 }
 
