@@ -101,11 +101,17 @@ struct message_inflater::stream {
   bool at_final_block_end = false;
 };
 
-message_inflater::message_inflater(int window_bits, bool no_context_takeover)
+message_inflater::message_inflater(int /*window_bits*/, bool no_context_takeover)
     : z_(std::make_unique<stream>(no_context_takeover)) {
-  // A peer that negotiated 8 may still compress with zlib's 9 (see above);
-  // a larger inflate window is always safe.
-  if (inflateInit2(&z_->z, -std::clamp(window_bits, 9, 15)) != Z_OK)
+  // Always zlib's largest window, whatever the peer agreed to: zlib checks a
+  // distance against its window plus what the current call has output, so
+  // with a smaller window a peer reaching further back than it agreed would
+  // be accepted or refused depending on how the message was cut into reads
+  // (and the close code on TCP segmentation). With 32 KiB, DEFLATE's longest
+  // distance, a distance is refused exactly when it reaches before the
+  // start of the data, however the bytes arrive. A larger inflate window is
+  // always safe for a peer that keeps to a smaller one.
+  if (inflateInit2(&z_->z, -15) != Z_OK)
     throw std::runtime_error("wscoro: zlib's inflateInit2 failed");
 }
 

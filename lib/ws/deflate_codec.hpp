@@ -38,7 +38,9 @@ class message_deflater {
 /// Inflates the messages we receive, never growing a message past a limit.
 class message_inflater {
  public:
-  /// `window_bits` 8..15 as negotiated.
+  /// `window_bits` 8..15 as negotiated: the peer's promise. Inflating uses
+  /// zlib's largest window regardless, so that whether a message inflates
+  /// never depends on how its bytes were cut (see deflate_codec.cpp).
   message_inflater(int window_bits, bool no_context_takeover);
   ~message_inflater();
   message_inflater(message_inflater&&) noexcept;

@@ -442,6 +442,34 @@ TEST_CASE("deflate codec: a negotiated 8-bit window is safe both ways") {
   CHECK(inflate_whole(in, nine) == message);
 }
 
+TEST_CASE("deflate codec: whether a message inflates does not depend on how it was cut") {
+  // A peer that agreed on a 9-bit (512-byte) window but refers 3000 bytes
+  // back. zlib alone would follow it when it arrives whole (the reference
+  // lands in the same output buffer) and refuse it byte by byte (the window
+  // only keeps 512 bytes): the close code would follow TCP segmentation.
+  const std::string block = noise(3000, 11);
+  const std::string message = block + block;
+  const std::string far_back = zlib_deflate(message, 15);
+  REQUIRE(far_back.size() < 3200);  // the second half is a reference 3000 bytes back
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    ws::message_inflater in(9, false);
+    CHECK(inflate_in_chunks(in, far_back, chunk) == message);
+  }
+  // A reference before the start of the data is refused however it is cut.
+  const std::string before_start = zlib_deflate("xyz" + block.substr(0, 100), 15, false, block);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    ws::message_inflater in(9, false);
+    std::string out;
+    std::error_code ec;
+    for (std::size_t at = 0; at < before_start.size() && !ec; at += chunk)
+      ec = in.inflate(std::string_view(before_start).substr(at, chunk), out, 1 << 20);
+    if (!ec) ec = in.finish(out, 1 << 20);
+    CHECK(ec == error::invalid_compressed_data);
+  }
+}
+
 namespace {
 
 // Decodes `bytes` fed `chunk` bytes at a time, with deflate negotiated.
