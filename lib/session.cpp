@@ -507,7 +507,8 @@ std::optional<event> session::try_receive() {
   return e;
 }
 
-asio::awaitable<void> session::send(std::span<frame> batch, std::error_code& ec) {
+asio::awaitable<void> session::send(outgoing_frames outgoing, std::error_code& ec) {
+  const std::span<frame> batch = outgoing.frames();
   ec = {};
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if ((ec = ws::encoder::validate(batch[i]))) co_return;

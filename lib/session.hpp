@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "wscoro/event.hpp"
 #include "wscoro/options.hpp"
@@ -24,6 +25,20 @@
 #include "ws/encoder.hpp"
 
 namespace wscoro::detail {
+
+/// What one send() queues, a frame or a batch, owned by that send: its
+/// coroutine runs when awaited, after the caller's arguments may be gone.
+class outgoing_frames {
+ public:
+  explicit outgoing_frames(frame f) : one_(std::move(f)), single_(true) {}
+  explicit outgoing_frames(std::vector<frame> batch) : many_(std::move(batch)) {}
+  std::span<frame> frames() noexcept { return single_ ? std::span<frame>(&one_, 1) : std::span<frame>(many_); }
+
+ private:
+  frame one_;
+  std::vector<frame> many_;
+  bool single_ = false;
+};
 
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -47,7 +62,7 @@ class session : public std::enable_shared_from_this<session> {
   /// caller calls try_receive again). Not a coroutine of its own, so that a
   /// waiting receive() holds one frame, not two.
   asio::awaitable<void> wait_for_event() { return inbox_filled_.wait(); }
-  asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
+  asio::awaitable<void> send(outgoing_frames outgoing, std::error_code& ec);
   asio::awaitable<void> close(close_frame f, std::error_code& ec);
 
   /// The websocket handle is gone: end the session without a handshake.

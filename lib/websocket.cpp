@@ -66,7 +66,7 @@ asio::awaitable<void> websocket::send(frame f, std::error_code& ec) {
     ec = error::session_ended;
     co_return;
   }
-  co_await s->send(std::span<frame>(&f, 1), ec);
+  co_await s->send(detail::outgoing_frames(std::move(f)), ec);
 }
 
 asio::awaitable<void> websocket::send(frame f) {
@@ -81,7 +81,7 @@ asio::awaitable<void> websocket::send(std::vector<frame> batch, std::error_code&
     ec = error::session_ended;
     co_return;
   }
-  co_await s->send(std::span<frame>(batch), ec);
+  co_await s->send(detail::outgoing_frames(std::move(batch)), ec);
 }
 
 asio::awaitable<void> websocket::send(std::vector<frame> batch) {
