@@ -20,7 +20,7 @@ std::error_code connection_state::usable() const {
 
 // Writes a request and reads its response into `parser`; a 101 stops after
 // its head, leaving what follows in `received`.
-asio::awaitable<std::error_code> connection_state::exchange(const request& req, bool head_request,
+asio::awaitable<std::error_code> connection_state::exchange(request req, bool head_request,
                                                             std::chrono::milliseconds timeout, error timeout_error) {
   std::string out;
   if (auto ec = http::write_request(req, url.host_header, options.version, out)) co_return ec;
@@ -78,12 +78,11 @@ bool is_reserved_upgrade_header(std::string_view name) {
 
 }  // namespace
 
-asio::awaitable<connection_state::handshake_result> connection_state::handshake(std::string target,
-                                                                               const fields& extra,
-                                                                               const websocket_options& options) {
+asio::awaitable<connection_state::handshake_result> connection_state::handshake(std::string target, fields extra,
+                                                                               websocket_options options) {
   const auto& t = this->options.tracer;
   const auto started = trace_clock(t);
-  auto outcome = co_await upgrade(std::move(target), extra, options);
+  auto outcome = co_await upgrade(std::move(target), std::move(extra), std::move(options));
   if (t) [[unlikely]] {
     auto kind = upgrade_outcome::refused;
     std::string_view protocol;
@@ -100,9 +99,8 @@ asio::awaitable<connection_state::handshake_result> connection_state::handshake(
   co_return outcome;
 }
 
-asio::awaitable<connection_state::handshake_result> connection_state::upgrade(std::string target,
-                                                                             const fields& extra,
-                                                                             const websocket_options& options) {
+asio::awaitable<connection_state::handshake_result> connection_state::upgrade(std::string target, fields extra,
+                                                                             websocket_options options) {
   if (this->options.version == http_version::http_1_0) co_return failed{error::upgrade_needs_http_1_1};
   if (auto ec = usable()) co_return failed{ec};
   for (const header& h : extra)
@@ -126,7 +124,7 @@ asio::awaitable<connection_state::handshake_result> connection_state::upgrade(st
   for (const header& h : extra) req.headers.add(h.name, h.value);
 
   auto self = shared_from_this();
-  std::error_code ec = co_await exchange(req, false, options.handshake_timeout, error::handshake_timeout);
+  std::error_code ec = co_await exchange(std::move(req), false, options.handshake_timeout, error::handshake_timeout);
   if (ec == error::connection_closed || ec == asio::error::eof) ec = error::closed_during_handshake;
   if (ec) co_return failed{ec};
 
@@ -150,7 +148,7 @@ connection::~connection() {
   if (state_ && !state_->upgraded) state_->close();
 }
 
-asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url,
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string url,
                                              connection_options options, std::error_code& ec) {
   http::url parsed;
   ec = http::parse_url(url, parsed);
@@ -160,18 +158,18 @@ asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::stri
   co_return connection(std::move(state));
 }
 
-asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url,
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string url,
                                              connection_options options) {
   std::error_code ec;
-  auto c = co_await open(std::move(ex), url, std::move(options), ec);
+  auto c = co_await open(std::move(ex), std::move(url), std::move(options), ec);
   if (ec) throw std::system_error(ec);
   co_return c;
 }
 
 // Not a coroutine: the default options are built here, outside any
 // co_await expression of the caller (see options.hpp).
-asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string_view url) {
-  return open(std::move(ex), url, connection_options());
+asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string url) {
+  return open(std::move(ex), std::move(url), connection_options());
 }
 
 asio::awaitable<upgrade_result> connection::ws_upgrade(std::string target, fields extra) {
@@ -199,7 +197,8 @@ asio::awaitable<response> connection::request(wscoro::request req, std::error_co
   ec = state_ ? state_->usable() : std::error_code(error::connection_not_open);
   if (ec) co_return response{};
   auto state = state_;
-  ec = co_await state->exchange(req, req.method == "HEAD", state->options.request_timeout, error::request_timeout);
+  const bool head_request = req.method == "HEAD";
+  ec = co_await state->exchange(std::move(req), head_request, state->options.request_timeout, error::request_timeout);
   if (ec) co_return response{};
   co_return std::move(state->parser.get());
 }

@@ -36,15 +36,14 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
   using handshake_result = std::variant<switched, refused, failed>;
 
   /// Sends the upgrade request and checks the answer (RFC 6455 section 4).
-  asio::awaitable<handshake_result> handshake(std::string target, const fields& extra,
-                                              const websocket_options& options);
+  /// Coroutines start when awaited: they take their arguments by value.
+  asio::awaitable<handshake_result> handshake(std::string target, fields extra, websocket_options options);
   /// The handshake itself; handshake() adds its trace.
-  asio::awaitable<handshake_result> upgrade(std::string target, const fields& extra,
-                                            const websocket_options& options);
+  asio::awaitable<handshake_result> upgrade(std::string target, fields extra, websocket_options options);
 
   /// Writes a request and reads its response into `parser`; a 101 stops
   /// after its head, leaving what follows in `received`.
-  asio::awaitable<std::error_code> exchange(const request& req, bool head_request, std::chrono::milliseconds timeout,
+  asio::awaitable<std::error_code> exchange(request req, bool head_request, std::chrono::milliseconds timeout,
                                             error timeout_error);
   asio::awaitable<std::error_code> read_response();
   std::error_code usable() const;

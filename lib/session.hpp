@@ -53,7 +53,8 @@ class session : public std::enable_shared_from_this<session> {
   /// cancellation state before taking anything.
   auto wait_for_event() { return event_waiters_.async_wait(asio::use_awaitable); }
   /// Queues the batch (see websocket::send). A send cancelled while it waits
-  /// for room fails with operation_aborted and has queued nothing.
+  /// for room fails with operation_aborted and has queued nothing. The
+  /// caller awaits it at once, from a coroutine that owns the frames.
   asio::awaitable<void> send(std::span<frame> batch, std::error_code& ec);
   /// Waits until everything queued so far has been written to the
   /// connection, or the session went down or ended (its reason in `ec`).

@@ -28,11 +28,15 @@ class connection {
   /// handshake. Accepted URLs: ws://, wss://, http://, https:// with an
   /// optional port and target; the target given to ws_upgrade and request
   /// is independent of it. Throws std::system_error on failure.
-  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string_view url,
+  ///
+  /// Like every operation here, it takes its arguments by value: the
+  /// awaitable starts only when awaited, so it keeps its own copies and the
+  /// caller's strings may be gone by then.
+  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string url,
                                           connection_options options);
-  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string_view url);
+  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string url);
   /// As above; on failure sets `ec` and returns a connection that is not open.
-  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string_view url,
+  static asio::awaitable<connection> open(asio::any_io_executor ex, std::string url,
                                           connection_options options, std::error_code& ec);
 
   connection(connection&&) noexcept;

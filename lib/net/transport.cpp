@@ -157,8 +157,8 @@ std::error_code configure_tls(transport::tls_stream& stream, const http::url& ur
 
 }  // namespace
 
-asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
-                                                    const connection_options& options, std::error_code& ec,
+asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, http::url url,
+                                                    connection_options options, std::error_code& ec,
                                                     response* proxy_refusal) {
   ec = {};
   const auto& t = options.tracer;

@@ -91,8 +91,9 @@ class transport {
 /// or opens a tunnel through proxy_url), within connect_timeout; for a TLS
 /// URL, completes the handshake with verification (tls_handshake_timeout).
 /// When the proxy refuses the tunnel, its answer goes to `proxy_refusal`.
-asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, const http::url& url,
-                                                    const connection_options& options, std::error_code& ec,
+/// (A coroutine: `url` and `options` are its own copies.)
+asio::awaitable<std::unique_ptr<transport>> connect(asio::any_io_executor ex, http::url url,
+                                                    connection_options options, std::error_code& ec,
                                                     response* proxy_refusal = nullptr);
 
 }  // namespace wscoro::net

@@ -5,12 +5,17 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 namespace wscoro::ws {
+
+/// zlib counts input and output bytes in `unsigned int`: longer buffers are
+/// handed to it in pieces of at most this many bytes.
+inline constexpr std::size_t zlib_max_piece = std::numeric_limits<unsigned int>::max();
 
 /// True when wscoro was built with zlib; without it the classes below throw
 /// std::logic_error when constructed.
@@ -21,7 +26,9 @@ class message_deflater {
  public:
   /// `window_bits` 8..15 (8 is honoured by run-length matches only: zlib
   /// has no raw 256-byte window); `level` -1..9; `memory_level` 1..9.
-  message_deflater(int window_bits, bool no_context_takeover, int level, int memory_level);
+  /// `max_piece` is lowered by tests only, to run the piece loop on small data.
+  message_deflater(int window_bits, bool no_context_takeover, int level, int memory_level,
+                   std::size_t max_piece = zlib_max_piece);
   ~message_deflater();
   message_deflater(message_deflater&&) noexcept;
   message_deflater& operator=(message_deflater&&) noexcept;
@@ -38,8 +45,11 @@ class message_deflater {
 /// Inflates the messages we receive, never growing a message past a limit.
 class message_inflater {
  public:
-  /// `window_bits` 8..15 as negotiated.
-  message_inflater(int window_bits, bool no_context_takeover);
+  /// `window_bits` 8..15 as negotiated: the peer's promise. Inflating uses
+  /// zlib's largest window regardless, so that whether a message inflates
+  /// never depends on how its bytes were cut (see deflate_codec.cpp).
+  /// `max_piece`: as for message_deflater.
+  message_inflater(int window_bits, bool no_context_takeover, std::size_t max_piece = zlib_max_piece);
   ~message_inflater();
   message_inflater(message_inflater&&) noexcept;
   message_inflater& operator=(message_inflater&&) noexcept;
@@ -55,6 +65,9 @@ class message_inflater {
   std::error_code finish(std::string& out, std::size_t limit);
 
  private:
+  /// inflate() for at most max_piece bytes: what zlib can take in one go.
+  std::error_code inflate_piece(std::string_view in, std::string& out, std::size_t limit);
+
   struct stream;
   std::unique_ptr<stream> z_;
 };

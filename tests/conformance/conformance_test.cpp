@@ -841,6 +841,23 @@ TEST_CASE("conformance 9: compression (permessage-deflate)") {
     const std::string empty = e.message(op_binary, "");
     cases.push_back(compressed(echo_case("9.5.2", "an empty compressed message (one 00 byte)", empty, one(binary("")))));
   }
+  {
+    // RFC 7692 7.2.3.4: "Hello" in a DEFLATE block with BFINAL set, then the
+    // 00 that the receiver's 00 00 ff ff tail makes an empty stored block.
+    const std::string hello_final_block("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8);
+    const std::string hello = wire(op_text, hello_final_block, with_rsv(rsv1));
+    cases.push_back(compressed(echo_case("9.5.3", "RFC 7692 7.2.3.4: a message in a final block (BFINAL)", hello,
+                                         one(text("Hello")))));
+    // Context takeover goes on after a final block: this sender's window
+    // holds "Hello" as the client's does, and its next message refers back.
+    server_deflater d;
+    d.compress("Hello");
+    std::vector<frame> answers;
+    answers.emplace_back(text("Hello"));
+    answers.emplace_back(text("Hello, Hello"));
+    cases.push_back(compressed(echo_case("9.5.4", "after a final block, a message referring back to it",
+                                         hello + d.message(op_text, "Hello, Hello"), answers)));
+  }
 
   // Violations.
   {

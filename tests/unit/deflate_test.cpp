@@ -206,9 +206,15 @@ namespace {
 
 // Raw DEFLATE made by zlib itself: a sync flush with its tail stripped, as
 // permessage-deflate sends, or a final block (BFINAL) when `final_block`.
-std::string zlib_deflate(std::string_view data, int window_bits = 15, bool final_block = false) {
+// With a `dictionary`, the data may refer back into it, as a message refers
+// back into the ones before it under context takeover.
+std::string zlib_deflate(std::string_view data, int window_bits = 15, bool final_block = false,
+                         std::string_view dictionary = {}) {
   z_stream z{};
   REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  if (!dictionary.empty())
+    REQUIRE(deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dictionary.data()),
+                                 static_cast<uInt>(dictionary.size())) == Z_OK);
   std::string out(data.size() + data.size() / 100 + 64, '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   z.avail_in = static_cast<uInt>(data.size());
@@ -265,6 +271,15 @@ std::string inflate_whole(ws::message_inflater& in, std::string_view compressed,
   return out;
 }
 
+// One message fed to the inflater `chunk` bytes at a time, as frames and reads cut it.
+std::string inflate_in_chunks(ws::message_inflater& in, std::string_view compressed, std::size_t chunk) {
+  std::string out;
+  for (std::size_t at = 0; at < compressed.size(); at += chunk)
+    REQUIRE_FALSE(in.inflate(compressed.substr(at, chunk), out, 1 << 26));
+  REQUIRE_FALSE(in.finish(out, 1 << 26));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("deflate codec: round trips at every size, with and without context takeover") {
@@ -318,17 +333,68 @@ TEST_CASE("deflate codec: what zlib and other senders produce inflates, fed in a
     REQUIRE_FALSE(in.finish(out, 1 << 20));
     CHECK(out == message);
   }
-  SUBCASE("a sender that ends its message with a final block (BFINAL)") {
+  SUBCASE("a sender that ends its message with a final block (BFINAL) and nothing after it") {
     ws::message_inflater in(15, false);
     CHECK(inflate_whole(in, zlib_deflate("first", 15, true)) == "first");
     CHECK(inflate_whole(in, zlib_deflate("second")) == "second");
+  }
+  SUBCASE("bytes after a final block that are not DEFLATE") {
+    ws::message_inflater in(15, false);
     std::string out;
-    CHECK(in.inflate(zlib_deflate("end", 15, true) + "more", out, 1 << 20) == error::invalid_compressed_data);
+    // 0xff: a block of the reserved type 11.
+    CHECK(in.inflate(zlib_deflate("end", 15, true) + "\xff", out, 1 << 20) == error::invalid_compressed_data);
   }
   SUBCASE("data that is not DEFLATE") {
     ws::message_inflater in(15, false);
     std::string out;
     CHECK(in.inflate(std::string("\xff\xff\xff\xff", 4), out, 1 << 20) == error::invalid_compressed_data);
+  }
+}
+
+TEST_CASE("deflate codec: a final block (BFINAL) followed by more DEFLATE data, as RFC 7692 7.2.3.4 allows") {
+  // The RFC's example: "Hello" in a block with BFINAL set, then 00, the
+  // header of an empty stored block that the 00 00 ff ff tail completes.
+  const std::string rfc_hello("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8);
+  for (bool takeover : {true, false}) {
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{8}}) {
+      INFO("takeover " << takeover << ", chunk " << chunk);
+      ws::message_inflater in(15, !takeover);
+      CHECK(inflate_in_chunks(in, rfc_hello, chunk) == "Hello");
+      CHECK(inflate_in_chunks(in, zlib_deflate("and the next message"), chunk) == "and the next message");
+    }
+  }
+
+  // Context takeover: a final block ends zlib's stream, not the LZ77 history
+  // that later messages may refer back into.
+  const std::string first = words(3000, 5);
+  const std::string second = first.substr(100, 2000) + " and something new";
+  const std::string second_compressed = zlib_deflate(second, 15, false, first);
+  REQUIRE(second_compressed.size() < 200);         // it is mostly references to `first`...
+  CHECK_FALSE(zlib_inflate(second_compressed, 15));  // ...which do not inflate without it
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    SUBCASE("the final block followed by an empty stored block") {
+      ws::message_inflater in(15, false);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true) + std::string(1, '\0'), chunk) == first);
+      CHECK(inflate_in_chunks(in, second_compressed, chunk) == second);
+    }
+    SUBCASE("the message ending right at its final block") {
+      ws::message_inflater in(15, false);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true), chunk) == first);
+      CHECK(inflate_in_chunks(in, second_compressed, chunk) == second);
+    }
+    SUBCASE("two streams in one message, the second referring back into the first") {
+      ws::message_inflater in(15, true);
+      CHECK(inflate_in_chunks(in, zlib_deflate(first, 15, true) + second_compressed, chunk) == first + second);
+    }
+  }
+  SUBCASE("without context takeover the window is still forgotten between messages") {
+    ws::message_inflater in(15, true);
+    CHECK(inflate_whole(in, zlib_deflate(first, 15, true) + std::string(1, '\0')) == first);
+    std::string out;
+    std::error_code ec = in.inflate(second_compressed, out, 1 << 20);
+    if (!ec) ec = in.finish(out, 1 << 20);
+    CHECK(ec == error::invalid_compressed_data);
   }
 }
 
@@ -374,6 +440,79 @@ TEST_CASE("deflate codec: a negotiated 8-bit window is safe both ways") {
   const std::string nine = zlib_deflate(message, 9);
   ws::message_inflater in(8, false);
   CHECK(inflate_whole(in, nine) == message);
+}
+
+TEST_CASE("deflate codec: whether a message inflates does not depend on how it was cut") {
+  // A peer that agreed on a 9-bit (512-byte) window but refers 3000 bytes
+  // back. zlib alone would follow it when it arrives whole (the reference
+  // lands in the same output buffer) and refuse it byte by byte (the window
+  // only keeps 512 bytes): the close code would follow TCP segmentation.
+  const std::string block = noise(3000, 11);
+  const std::string message = block + block;
+  const std::string far_back = zlib_deflate(message, 15);
+  REQUIRE(far_back.size() < 3200);  // the second half is a reference 3000 bytes back
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    ws::message_inflater in(9, false);
+    CHECK(inflate_in_chunks(in, far_back, chunk) == message);
+  }
+  // A reference before the start of the data is refused however it is cut.
+  const std::string before_start = zlib_deflate("xyz" + block.substr(0, 100), 15, false, block);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{1} << 20}) {
+    INFO("chunk " << chunk);
+    ws::message_inflater in(9, false);
+    std::string out;
+    std::error_code ec;
+    for (std::size_t at = 0; at < before_start.size() && !ec; at += chunk)
+      ec = in.inflate(std::string_view(before_start).substr(at, chunk), out, 1 << 20);
+    if (!ec) ec = in.finish(out, 1 << 20);
+    CHECK(ec == error::invalid_compressed_data);
+  }
+}
+
+TEST_CASE("deflate codec: buffers longer than zlib's unsigned int counts go in pieces") {
+  // zlib counts bytes in `unsigned int`; the codec hands it longer buffers
+  // in pieces of at most ws::zlib_max_piece bytes. The same loop runs here
+  // with pieces of a few bytes, so that no test needs 4 GiB.
+  const std::string message = words(100000, 9) + noise(5000, 9);
+  for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+    INFO("piece " << piece);
+    ws::message_deflater out(15, false, -1, 8, piece);
+    std::string first, second;
+    out.compress(message, first);
+    out.compress(message, second);
+    CHECK(zlib_inflate(first, 15) == message);  // zlib itself follows every piece
+    ws::message_inflater taking_over(15, false);  // and context takeover goes on
+    CHECK(inflate_whole(taking_over, first) == message);
+    CHECK(inflate_whole(taking_over, second) == message);
+
+    ws::message_inflater in(15, false, piece);
+    CHECK(inflate_whole(in, zlib_deflate(message)) == message);  // one call, many pieces
+    // A final block in the middle of a piece, and the limit, hold as well.
+    CHECK(inflate_whole(in, zlib_deflate("Hello", 15, true) + std::string(1, '\0')) == "Hello");
+    std::string bomb_out;
+    ws::message_inflater small(15, false, piece);
+    CHECK(small.inflate(zlib_deflate(std::string(1 << 20, 'a')), bomb_out, 1000) == error::message_too_big);
+    CHECK(bomb_out.size() <= 1000);
+  }
+}
+
+// Opt-in (about 10 GB of memory and a minute): the real thing, a message
+// longer than 4 GiB, which a cast to unsigned int once cut to 5 bytes.
+TEST_CASE("deflate codec: a message of 4 GiB and more round trips whole" * doctest::skip()) {
+  const std::size_t size = (std::size_t{1} << 32) + 5;
+  std::string compressed;
+  {
+    const std::string message(size, 'a');
+    ws::message_deflater out(15, false, 1, 8);
+    out.compress(message, compressed);
+  }
+  ws::message_inflater in(15, false);
+  std::string inflated;
+  REQUIRE_FALSE(in.inflate(compressed, inflated, size));
+  REQUIRE_FALSE(in.finish(inflated, size));
+  CHECK(inflated.size() == size);
+  CHECK(inflated.find_first_not_of('a') == std::string::npos);
 }
 
 namespace {
@@ -423,6 +562,18 @@ TEST_CASE("decoder with deflate: compressed messages, whole and fragmented, amon
     auto r = decode_deflated(raw_frame(0xC2, bigger), 1 << 30, incompressible.size());
     REQUIRE_FALSE(r.error);
     CHECK(std::get<binary>(r.events.at(0)).data == incompressible);
+  }
+}
+
+TEST_CASE("decoder with deflate: RFC 7692 7.2.3.4's frame, \"Hello\" in a final block") {
+  const std::string frame("\xc1\x08\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 10);
+  for (std::size_t chunk : {std::size_t{1} << 30, std::size_t{1}, std::size_t{3}}) {
+    INFO("chunk " << chunk);
+    auto r = decode_deflated(frame + raw_frame(0xC1, zlib_deflate("Hello again", 15, false, "Hello")), chunk);
+    REQUIRE_FALSE(r.error);
+    REQUIRE(r.events.size() == 2);
+    CHECK(std::get<text>(r.events[0]).data == "Hello");
+    CHECK(std::get<text>(r.events[1]).data == "Hello again");
   }
 }
 
