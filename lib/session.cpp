@@ -253,6 +253,7 @@ asio::awaitable<void> session::reconnect_loop() {
 void session::adopt(std::unique_ptr<net::transport> transport, std::string received,
                     connection_state::switched done) {
   transport_ = std::move(transport);
+  peer_closed_ = false;
   reset_codecs(done.deflate);
   reset_read_buffer(std::move(received));
   drop_outbox();
@@ -321,7 +322,10 @@ void session::on_read_error(std::error_code ec) {
     end(end_reason_);
     return;
   }
-  if (ec == asio::error::eof) {
+  // Frames delimit themselves, so a TLS stream ended without close_notify
+  // loses nothing a close frame did not already account for: as EOF.
+  if (ec == asio::error::eof || ec == error::tls_truncated) {
+    peer_closed_ = true;
     // A clean end once close frames went both ways, else an abrupt one.
     if (close_received_) {
       end({});
@@ -477,12 +481,24 @@ bool session::receive_queue_full() const noexcept {
   return inbox_.size() >= options_.receive_queue_frames || inbox_bytes_ >= options_.receive_queue_bytes;
 }
 
-void session::end(std::error_code reason) noexcept {
+void session::end(std::error_code reason, ending how) noexcept {
   if (phase_ == phase::ended) return;
   phase_ = phase::ended;
   if (!end_reason_) end_reason_ = reason;
   trace(tracer_, &tracer::disconnected, end_reason_);
-  transport_->close();
+  if (how == ending::abort) {
+    transport_->close();
+  } else {
+    // TLS close_notify, then TCP. The peer's own close_notify is awaited
+    // within closing_timeout (or a short bound when that is off: an
+    // unanswered close_notify must not hold the socket), and hardly at all
+    // once it closed TCP: nothing more can come.
+    constexpr std::chrono::milliseconds fallback_bound(1000);
+    constexpr std::chrono::milliseconds after_peer_closed(50);
+    transport_->close_gracefully(peer_closed_                           ? after_peer_closed
+                                 : options_.closing_timeout.count() > 0 ? options_.closing_timeout
+                                                                        : fallback_bound);
+  }
   cancel(closing_timer_);
   cancel(keepalive_timer_);
   cancel(retry_timer_);
@@ -492,7 +508,7 @@ void session::end(std::error_code reason) noexcept {
   ended_.notify();
 }
 
-void session::abandon() noexcept { end(error::session_ended); }
+void session::abandon() noexcept { end(error::session_ended, ending::abort); }
 
 std::optional<event> session::try_receive() {
   if (inbox_.empty()) {

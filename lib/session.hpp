@@ -114,7 +114,10 @@ class session : public std::enable_shared_from_this<session> {
   void on_written(unsigned generation, std::error_code ec);
   void queue_close(const close_frame& f);
   void deliver(event e);
-  void end(std::error_code reason) noexcept;
+  /// How the connection under an ending session is closed: politely (TLS
+  /// close_notify first), or at once when the websocket is abandoned.
+  enum class ending { graceful, abort };
+  void end(std::error_code reason, ending how = ending::graceful) noexcept;
   bool receive_queue_full() const noexcept;
   asio::steady_timer& timer(std::unique_ptr<asio::steady_timer>& slot);
   static void cancel(const std::unique_ptr<asio::steady_timer>& slot) noexcept;
@@ -134,6 +137,7 @@ class session : public std::enable_shared_from_this<session> {
   bool close_queued_ = false;
   bool close_received_ = false;
   bool failing_ = false;  // a protocol violation arrived; its close waits until earlier frames are consumed
+  bool peer_closed_ = false;  // this connection's read side reached the end of the stream
   std::error_code end_reason_;
   std::error_code down_reason_;
   // Made when first needed: an idle connection without keepalive or retry
