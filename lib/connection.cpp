@@ -40,7 +40,11 @@ asio::awaitable<std::error_code> connection_state::exchange(request req, bool he
   }
   if (limit.expired()) ec = timeout_error;
   trace_since(options.tracer, started, &tracer::response_received, parser.get(), ec);
-  if (ec || (!parser.switching_protocols() && !parser.keep_alive())) close();
+  if (ec) {
+    close();
+  } else if (!parser.switching_protocols() && !parser.keep_alive()) {
+    close_gracefully();
+  }
   co_return ec;
 }
 
@@ -62,6 +66,13 @@ asio::awaitable<std::error_code> connection_state::read_response() {
     const std::size_t n = co_await transport->read_some(asio::buffer(chunk), ec);
     if (ec == asio::error::eof) {
       ec = parser.finish();
+      break;
+    }
+    if (ec == error::tls_truncated) {
+      // A FIN without close_notify: a body that ends where the connection
+      // does may have been cut by anyone on the path, so it is not taken.
+      // A response that is incomplete anyway says so with its own error.
+      if (auto incomplete = parser.finish()) ec = incomplete;
       break;
     }
     received.append(chunk, 0, n);
@@ -145,7 +156,7 @@ connection::connection(std::shared_ptr<detail::connection_state> state) noexcept
 connection::connection(connection&&) noexcept = default;
 connection& connection::operator=(connection&&) noexcept = default;
 connection::~connection() {
-  if (state_ && !state_->upgraded) state_->close();
+  if (state_ && !state_->upgraded) state_->close_gracefully();
 }
 
 asio::awaitable<connection> connection::open(asio::any_io_executor ex, std::string url,
@@ -190,7 +201,7 @@ const response* connection::proxy_refusal() const noexcept {
 bool connection::is_open() const noexcept { return state_ && !state_->usable(); }
 
 void connection::close() noexcept {
-  if (state_ && !state_->upgraded) state_->close();
+  if (state_ && !state_->upgraded) state_->close_gracefully();
 }
 
 asio::awaitable<response> connection::request(wscoro::request req, std::error_code& ec) {

@@ -47,9 +47,18 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                                             error timeout_error);
   asio::awaitable<std::error_code> read_response();
   std::error_code usable() const;
+  /// Aborts: for timeouts, cancellation and failures mid-exchange.
   void close() noexcept {
     if (transport) transport->close();
   }
+  /// Ends the connection politely (TLS close_notify, bounded by
+  /// tls_close_bound); for a deliberate close and a response that ends it.
+  void close_gracefully() noexcept {
+    if (transport) transport->close_gracefully(tls_close_bound);
+  }
+  /// How long an HTTP connection being closed waits for the server's
+  /// close_notify after sending its own; short, as nothing more is expected.
+  static constexpr std::chrono::milliseconds tls_close_bound{1000};
 
   asio::any_io_executor executor;
   http::url url;

@@ -31,6 +31,9 @@ class category final : public std::error_category {
         return "TLS: tls_ca_file could not be read as PEM certificates";
       case error::tls_over_unix_socket:
         return "TLS over a Unix socket is not supported: use a ws:// or http:// URL with unix_socket_path";
+      case error::tls_truncated:
+        return "TLS: the server closed the connection without close_notify before the end of a body read until "
+               "close; the body may have been cut short and is not accepted";
       case error::invalid_proxy_url:
         return "invalid proxy_url: expected http://[user:password@]host[:port] (https:// proxies are not supported), "
                "and a proxy user name without ':'";

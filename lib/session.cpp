@@ -61,6 +61,7 @@ session::session(std::unique_ptr<net::transport> transport, ws::session_link fir
       core_(options, std::move(first), plan != nullptr, clock::now(), random_unit),
       plan_(std::move(plan)),
       link_(std::make_shared<link>(std::move(transport))),
+      closing_timeout_(options.closing_timeout),
       timer_(executor_),
       event_waiters_(executor_),
       send_waiters_(executor_),
@@ -91,7 +92,7 @@ void session::guarded(F&& f) noexcept {
 
 void session::drive(waiter_list::resume how) {
   if (core_.ended()) {
-    retire_link();
+    end_link();
     timer_.cancel();
     if (reconnecting_) stop_reconnect_.emit(asio::cancellation_type::terminal);
     event_waiters_.wake_all(how);
@@ -151,7 +152,9 @@ void session::on_read(const std::shared_ptr<link>& l, std::error_code ec, std::s
     if (ec) {
       // A TLS stream cut without close_notify ends like a TCP FIN: the
       // close handshake, not TLS, tells a complete session from a cut one.
-      const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+      const bool eof =
+          ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == error::tls_truncated;
+      l->peer_closed = eof;
       core_.on_read_end(eof, ec, now);
     }
   });
@@ -228,7 +231,25 @@ void session::retire_link() noexcept {
   link_.reset();
 }
 
+void session::end_link() noexcept {
+  if (!link_) return;
+  if (abandoned_) {
+    retire_link();
+    return;
+  }
+  // The peer's close_notify is awaited within closing_timeout (a short
+  // bound when that is off: an unanswered close_notify must not hold the
+  // socket), and hardly at all once it closed TCP: nothing more can come.
+  constexpr std::chrono::milliseconds fallback_bound(1000);
+  constexpr std::chrono::milliseconds after_peer_closed(50);
+  link_->transport->close_gracefully(link_->peer_closed              ? after_peer_closed
+                                     : closing_timeout_.count() > 0 ? closing_timeout_
+                                                                     : fallback_bound);
+  link_.reset();
+}
+
 void session::abandon() noexcept {
+  abandoned_ = true;
   core_.abandon();
   drive();
 }

@@ -79,6 +79,7 @@ class session : public std::enable_shared_from_this<session> {
     std::unique_ptr<net::transport> transport;
     bool reading = false;
     bool writing = false;
+    bool peer_closed = false;  // its read ended: EOF, or TLS cut without close_notify
   };
   class trace_observer;
 
@@ -92,8 +93,11 @@ class session : public std::enable_shared_from_this<session> {
   void arm_timer();
   void on_timer(std::error_code ec);
   asio::awaitable<void> reconnect(unsigned attempt);
-  /// Closes the current link's transport (a down, or the end).
+  /// Closes the current link's transport at once (a down, an abandon).
   void retire_link() noexcept;
+  /// The session ended: over TLS, close_notify before TCP (see the README's
+  /// Close), unless it was abandoned.
+  void end_link() noexcept;
   /// Runs `f`, an input to the core; an exception ends the session with a
   /// reason rather than escaping into the user's io_context::run().
   template <class F>
@@ -105,6 +109,8 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<tracer> tracer_;        // null: tracing off
   std::unique_ptr<trace_observer> observer_;
   std::shared_ptr<link> link_;            // null while down and once ended
+  std::chrono::milliseconds closing_timeout_;  // bounds the TLS close_notify exchange
+  bool abandoned_ = false;
 
   asio::steady_timer timer_;                            // at the core's next deadline
   std::optional<ws::session_core::time_point> timer_at_;  // when it is armed to fire

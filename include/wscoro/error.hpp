@@ -20,6 +20,7 @@ enum class error {
   tls_certificate_invalid,   ///< The server's certificate failed verification for another reason.
   tls_ca_file_unreadable,    ///< connection_options::tls_ca_file could not be loaded.
   tls_over_unix_socket,      ///< A wss:// or https:// URL with unix_socket_path: TLS over Unix sockets is not supported.
+  tls_truncated,             ///< The server ended TCP without TLS close_notify while a body was read until it closed: the body may be cut short.
 
   // Tunnelling through an HTTP proxy (connection_options::proxy_url).
   invalid_proxy_url,         ///< proxy_url could not be parsed, is not http://, or the proxy user name holds a ':'.

@@ -5,6 +5,7 @@
 
 #include <asio/connect.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -51,7 +52,7 @@ namespace {
 asio::awaitable<std::size_t> read_some_tls(transport::tls_stream& stream, asio::mutable_buffer buffer,
                                            std::error_code& ec) {
   const std::size_t n = co_await stream.async_read_some(buffer, redirect_error(use_awaitable, ec));
-  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  if (ec == asio::ssl::error::stream_truncated) ec = error::tls_truncated;
   co_return n;
 }
 
@@ -82,6 +83,47 @@ void transport::close() noexcept {
     socket.shutdown(asio::socket_base::shutdown_both, ignored);
     socket.close(ignored);
   });
+}
+
+void transport::close_gracefully(std::chrono::milliseconds bound) noexcept {
+  auto* held = std::get_if<std::unique_ptr<tls_stream>>(&stream_);
+  if (!held || !(*held)->next_layer().is_open()) {
+    close();
+    return;
+  }
+  // The TLS stream moves to the shutdown below, which keeps it (and its
+  // context) alive until done; operations still pending on it (a read, the
+  // last write) complete first, as Asio queues them. This transport is
+  // left holding a closed socket.
+  struct closing {
+    closing(std::shared_ptr<asio::ssl::context> c, std::unique_ptr<tls_stream> s)
+        : context(std::move(c)), stream(std::move(s)), deadline(stream->get_executor()) {}
+    std::shared_ptr<asio::ssl::context> context;  // declared first: outlives the stream
+    std::unique_ptr<tls_stream> stream;
+    asio::steady_timer deadline;
+    void close_tcp() noexcept {
+      std::error_code ignored;
+      stream->next_layer().shutdown(asio::socket_base::shutdown_both, ignored);
+      stream->next_layer().close(ignored);
+    }
+  };
+  try {
+    auto executor = (*held)->get_executor();
+    auto c = std::make_shared<closing>(std::move(context_), std::move(*held));
+    stream_.emplace<tcp_socket>(executor);
+    c->deadline.expires_after(bound);
+    c->deadline.async_wait([c](std::error_code ec) {
+      if (!ec) c->close_tcp();  // the peer never answered: give up waiting
+    });
+    // Sends close_notify, then reads until the peer's (or its EOF).
+    c->stream->async_shutdown([c](std::error_code) {
+      c->deadline.cancel();
+      c->close_tcp();
+    });
+  } catch (...) {
+    // Out of memory: an abrupt close rather than none.
+    if (auto* still = std::get_if<std::unique_ptr<tls_stream>>(&stream_); still && *still) close();
+  }
 }
 
 bool transport::is_open() const noexcept {

@@ -10,6 +10,7 @@
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
+#include <chrono>
 #include <memory>
 #include <system_error>
 #include <variant>
@@ -32,8 +33,10 @@ class transport {
 
   asio::any_io_executor get_executor();
 
-  /// Reads what is available (at least one byte). End of stream, also a TLS
-  /// stream cut without close_notify after the peer's last byte, is asio::error::eof.
+  /// Reads what is available (at least one byte). End of stream is
+  /// asio::error::eof; a TLS stream the peer ended with a TCP FIN but no
+  /// close_notify is error::tls_truncated (what follows may have been cut
+  /// off: only a caller whose data delimits itself may take it as an end).
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
   /// Writes all of `buffer`; gives how much was written.
   asio::awaitable<std::size_t> write(asio::const_buffer buffer, std::error_code& ec);
@@ -54,7 +57,12 @@ class transport {
   }
 
   /// Closes at once; pending operations complete with operation_aborted.
+  /// For an abort: over TLS the peer sees a truncation.
   void close() noexcept;
+  /// Ends the connection politely: over TLS, sends close_notify and waits at
+  /// most `bound` for the peer's before closing TCP. That goes on in the
+  /// background; this transport is closed at once. Plain sockets just close.
+  void close_gracefully(std::chrono::milliseconds bound) noexcept;
   bool is_open() const noexcept;
 
   tls_stream* tls() noexcept {
