@@ -83,7 +83,7 @@ def main():
                 failed += declared or 1
                 continue
             for report in REPORT.findall(result.get("stdout", "")):
-                print(f"{where}: {report}")
+                print(f"{build_dir}: {report}")
             ran, ok, bad, skipped = map(int, found[-1])
             passed += ok
             failed += bad + skipped
