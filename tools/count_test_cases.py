@@ -15,6 +15,9 @@ import re
 import subprocess
 import sys
 
+# Lines a test prints for the run's output: what it measured (the
+# simulation's seed, step and invariant counts, for one).
+REPORT = re.compile(r"MESSAGE: ((?:simulation|fuzz replay): .*)")
 SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed \|\s*(\d+) skipped")
 DECLARED = re.compile(r"\[doctest\] unskipped test cases passing the current filters:\s*(\d+)")
 
@@ -79,6 +82,8 @@ def main():
                 print(f"{where}: no doctest summary (result {result.get('result')})")
                 failed += declared or 1
                 continue
+            for report in REPORT.findall(result.get("stdout", "")):
+                print(f"{build_dir}: {report}")
             ran, ok, bad, skipped = map(int, found[-1])
             passed += ok
             failed += bad + skipped
