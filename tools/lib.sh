@@ -31,14 +31,15 @@ install_missing_packages() {
 
 # configure BUILD_DIR [meson options...]: sets up BUILD_DIR, or applies the
 # options to it when it exists (the demo and the tests share build/, with
-# tests off and on). A folder left half set up by a failed run is set up anew.
+# tests off and on). A folder that a failed setup left half made is set up
+# anew; anything else in the folder is left alone.
 configure() {
   local dir=$1
   shift
   if [ -f "$dir/build.ninja" ]; then
     meson setup --reconfigure "$dir" "$@"
   else
-    rm -rf "$dir"
+    [ -d "$dir/meson-private" ] && rm -rf "$dir/meson-private" "$dir/meson-info" "$dir/meson-logs"
     meson setup "$dir" "$@"
   fi
 }
