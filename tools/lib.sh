@@ -39,7 +39,7 @@ configure() {
   if [ -f "$dir/build.ninja" ]; then
     meson setup --reconfigure "$dir" "$@"
   else
-    [ -d "$dir/meson-private" ] && rm -rf "$dir/meson-private" "$dir/meson-info" "$dir/meson-logs"
+    if [ -d "$dir/meson-private" ]; then rm -rf "$dir/meson-private" "$dir/meson-info" "$dir/meson-logs"; fi
     meson setup "$dir" "$@"
   fi
 }
