@@ -106,9 +106,9 @@ void session::drive(waiter_list::resume how) {
       retire_link();
       flush_waiters_.wake_all();
     }
-    if (auto attempt = core_.poll_reconnect()) {
+    if (core_.poll_reconnect()) {
       reconnecting_ = true;
-      asio::co_spawn(executor_, reconnect(*attempt),
+      asio::co_spawn(executor_, reconnect(),
                      asio::bind_cancellation_slot(stop_reconnect_.slot(), [self = shared_from_this()](std::exception_ptr e) {
                        self->reconnecting_ = false;
                        if (e) self->guarded([&] { std::rethrow_exception(e); });
@@ -200,8 +200,7 @@ void session::on_timer(std::error_code ec) {
   drive(waiter_list::resume::now_if_possible);
 }
 
-asio::awaitable<void> session::reconnect(unsigned attempt) {
-  (void)attempt;  // traced by the core
+asio::awaitable<void> session::reconnect() {
   auto state = std::make_shared<connection_state>(executor_, plan_->url, plan_->connection);
   std::error_code ec;
   state->transport = co_await net::connect(executor_, state->url, state->options, ec);

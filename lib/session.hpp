@@ -92,7 +92,8 @@ class session : public std::enable_shared_from_this<session> {
   void on_written(const std::shared_ptr<link>& l, std::error_code ec);
   void arm_timer();
   void on_timer(std::error_code ec);
-  asio::awaitable<void> reconnect(unsigned attempt);
+  /// One reconnect attempt (the core counts and traces attempts).
+  asio::awaitable<void> reconnect();
   /// Closes the current link's transport at once (a down, an abandon).
   void retire_link() noexcept;
   /// The session ended: over TLS, close_notify before TCP (see the README's

@@ -43,7 +43,8 @@
 //
 // The driver's loop, after every call into the core:
 //   - phase down or ended: close the transport (its pending read and write
-//     complete later, and are ignored: compare link_number());
+//     complete later and must be ignored: lib/session.cpp's completions
+//     hold the link they belong to and act only while it is current);
 //   - no write in flight: start one with next_write(), if it gives pieces;
 //   - no read pending and wants_read(): start one into read_space();
 //   - poll_reconnect(): start that attempt;
